@@ -1,0 +1,1 @@
+//! Benchmarks comparing pymalloc and cyclegc with their peers (arrive with issue 5).

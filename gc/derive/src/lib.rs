@@ -1,0 +1,1 @@
+//! `#[derive(Trace)]` for `cyclegc` (arrives with issue 4).

@@ -1,0 +1,1 @@
+//! `Gc<T>` with CPython's generational cycle collector (arrives with issue 4).
