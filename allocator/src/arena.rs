@@ -1,0 +1,283 @@
+//! Arenas: 1 MiB, 1 MiB-aligned mappings cut into 64 pools, each owned by one
+//! heap for its whole life; and the heap's set of arenas with the release
+//! policy.
+//!
+//! The arena header lives in pool 0, right after that pool's header, so
+//! masking any address in the arena finds it. Pools are handed out lazily
+//! (`next_fresh` counts the pools ever used) and come back onto a free-pool
+//! list.
+//!
+//! Policy, as in obmalloc: new pools come from the busiest arena (fewest free
+//! pools), so lightly used arenas drain and can be unmapped; an arena that
+//! becomes wholly free is unmapped at once, except that an active heap keeps
+//! one as a spare to avoid map/unmap churn. CPython keeps its arenas sorted;
+//! here they sit in buckets by free-pool count with a bitmap of non-empty
+//! buckets, so finding the busiest and moving an arena are O(1).
+//!
+//! Invariants:
+//! - `heap` never changes: an arena belongs to one heap from map to unmap.
+//! - All other fields are touched only by the holder of `heap`.
+//! - An arena with `k` free pools, `0 < k < POOLS_PER_ARENA`, is on bucket
+//!   `k`; a full arena (`k == 0`) is on no bucket; a wholly free arena is the
+//!   spare or unmapped at once.
+//! - An arena is unmapped only when all its pools are free, so no block of it
+//!   is live and no remote free into it can be in flight.
+
+use crate::heap::Heap;
+use crate::os;
+use crate::pool::{POOL_HEADER_SIZE, Pool};
+use crate::sanitizer;
+use crate::size_class::{ALIGNMENT, ARENA_SIZE, POOL_SIZE, POOLS_PER_ARENA, round_up};
+use crate::sync::UnsafeCell;
+use core::ptr;
+
+/// The header of an arena.
+#[repr(C)]
+pub(crate) struct Arena {
+    /// The heap that owns the arena.
+    heap: *const Heap,
+    /// Pools not in use: on `free_pools` or never used.
+    nfree: UnsafeCell<u32>,
+    /// Index of the first never-used pool.
+    next_fresh: UnsafeCell<u32>,
+    /// Pools given back, linked through their `next`.
+    free_pools: UnsafeCell<*mut Pool>,
+    /// Neighbours on the heap's bucket list.
+    prev: UnsafeCell<*mut Arena>,
+    next: UnsafeCell<*mut Arena>,
+}
+
+/// Bytes reserved for the arena header inside pool 0.
+pub(crate) const ARENA_HEADER_SIZE: usize = round_up(size_of::<Arena>(), ALIGNMENT);
+
+impl Arena {
+    /// The arena holding `p`, found by masking its address.
+    #[inline(always)]
+    pub(crate) fn of<T>(p: *mut T) -> *mut Arena {
+        p.map_addr(|a| (a & !(ARENA_SIZE - 1)) + POOL_HEADER_SIZE)
+            .cast()
+    }
+
+    /// The first byte of the arena's mapping.
+    fn base(this: *mut Arena) -> *mut u8 {
+        this.cast::<u8>().wrapping_sub(POOL_HEADER_SIZE)
+    }
+}
+
+/// A free pool taken from an arena.
+pub(crate) struct TakenPool {
+    pub(crate) pool: *mut Pool,
+    /// Its number in its arena (pool 0 also holds the arena header).
+    pub(crate) index: usize,
+    /// Its memory has never been written.
+    pub(crate) fresh: bool,
+}
+
+/// The arenas of one heap that have free pools, bucketed by free-pool count.
+pub(crate) struct ArenaSet {
+    /// Bucket `k` lists arenas with exactly `k` free pools (`k >= 1`).
+    buckets: [UnsafeCell<*mut Arena>; POOLS_PER_ARENA],
+    /// Bit `k` is set when bucket `k` is not empty.
+    nonempty: UnsafeCell<u64>,
+    /// One wholly free arena kept mapped, or null.
+    spare: UnsafeCell<*mut Arena>,
+}
+
+impl ArenaSet {
+    /// A set with no arenas.
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self {
+            buckets: [const { UnsafeCell::new(ptr::null_mut()) }; POOLS_PER_ARENA],
+            nonempty: UnsafeCell::new(0),
+            spare: UnsafeCell::new(ptr::null_mut()),
+        }
+    }
+
+    /// A set with no arenas.
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            buckets: core::array::from_fn(|_| UnsafeCell::new(ptr::null_mut())),
+            nonempty: UnsafeCell::new(0),
+            spare: UnsafeCell::new(ptr::null_mut()),
+        }
+    }
+
+    /// Takes a free pool from the busiest arena that has one, else from the
+    /// spare, else from a newly mapped arena. None when mapping fails.
+    ///
+    /// # Safety
+    /// The caller holds `heap`, which owns this set.
+    pub(crate) unsafe fn take_pool(&self, heap: &Heap) -> Option<TakenPool> {
+        // SAFETY: the caller holds the heap, so it alone touches the set and
+        // the headers of the heap's arenas.
+        unsafe {
+            let mask = self.nonempty.get();
+            let arena = if mask != 0 {
+                let k = mask.trailing_zeros() as usize;
+                let arena = self.buckets[k].get();
+                self.unlink(arena, k);
+                arena
+            } else {
+                let spare = self.spare.get();
+                if spare.is_null() {
+                    map_arena(heap)?
+                } else {
+                    self.spare.set(ptr::null_mut());
+                    spare
+                }
+            };
+            let a = &*arena;
+            let nfree = a.nfree.get() as usize - 1;
+            a.nfree.set(nfree as u32);
+            if nfree > 0 {
+                self.link(arena, nfree);
+            }
+            let pool = a.free_pools.get();
+            if pool.is_null() {
+                let index = a.next_fresh.get() as usize;
+                a.next_fresh.set(index as u32 + 1);
+                let pool = Arena::base(arena).add(index * POOL_SIZE).cast::<Pool>();
+                Some(TakenPool {
+                    pool,
+                    index,
+                    fresh: true,
+                })
+            } else {
+                a.free_pools.set((*pool).next.get());
+                let index = (pool.addr() - Arena::base(arena).addr()) / POOL_SIZE;
+                Some(TakenPool {
+                    pool,
+                    index,
+                    fresh: false,
+                })
+            }
+        }
+    }
+
+    /// Gives an empty pool back to its arena; a wholly free arena becomes the
+    /// spare or is unmapped.
+    ///
+    /// # Safety
+    /// The caller holds `heap`; `pool` is a pool of one of its arenas with no
+    /// live block, on no list, and not pending in the heap's inbox.
+    pub(crate) unsafe fn give_back(&self, heap: &Heap, pool: *mut Pool) {
+        // SAFETY: the caller holds the heap and hands the pool over.
+        unsafe {
+            let arena = Arena::of(pool);
+            let a = &*arena;
+            let nfree = a.nfree.get() as usize;
+            if nfree > 0 {
+                self.unlink(arena, nfree);
+            }
+            (*pool).next.set(a.free_pools.get());
+            a.free_pools.set(pool);
+            a.nfree.set(nfree as u32 + 1);
+            if nfree + 1 < POOLS_PER_ARENA {
+                self.link(arena, nfree + 1);
+            } else if !heap.is_abandoned() && self.spare.get().is_null() {
+                self.spare.set(arena);
+            } else {
+                unmap_arena(heap, arena);
+            }
+        }
+    }
+
+    /// Unmaps the spare arena, if any (when the heap is abandoned).
+    ///
+    /// # Safety
+    /// The caller holds `heap`, which owns this set.
+    pub(crate) unsafe fn release_spare(&self, heap: &Heap) {
+        // SAFETY: the caller holds the heap; the spare has no pool in use.
+        unsafe {
+            let spare = self.spare.get();
+            if !spare.is_null() {
+                self.spare.set(ptr::null_mut());
+                unmap_arena(heap, spare);
+            }
+        }
+    }
+
+    /// Puts `arena` at the front of bucket `k`.
+    unsafe fn link(&self, arena: *mut Arena, k: usize) {
+        // SAFETY: the caller holds the heap.
+        unsafe {
+            let head = self.buckets[k].get();
+            (*arena).prev.set(ptr::null_mut());
+            (*arena).next.set(head);
+            if !head.is_null() {
+                (*head).prev.set(arena);
+            }
+            self.buckets[k].set(arena);
+            self.nonempty.set(self.nonempty.get() | 1 << k);
+        }
+    }
+
+    /// Takes `arena` off bucket `k`.
+    unsafe fn unlink(&self, arena: *mut Arena, k: usize) {
+        // SAFETY: the caller holds the heap; `arena` is on bucket `k`.
+        unsafe {
+            let prev = (*arena).prev.get();
+            let next = (*arena).next.get();
+            if prev.is_null() {
+                self.buckets[k].set(next);
+                if next.is_null() {
+                    self.nonempty.set(self.nonempty.get() & !(1 << k));
+                }
+            } else {
+                (*prev).next.set(next);
+            }
+            if !next.is_null() {
+                (*next).prev.set(prev);
+            }
+        }
+    }
+}
+
+/// Maps a new arena for `heap`. None when the kernel refuses.
+///
+/// # Safety
+/// The caller holds `heap`.
+unsafe fn map_arena(heap: &Heap) -> Option<*mut Arena> {
+    let base = os::map_aligned(ARENA_SIZE, ARENA_SIZE);
+    if base.is_null() {
+        return None;
+    }
+    // SAFETY: the mapping is new, zeroed, and ours; pool 0's header room
+    // comes first, the arena header right after it.
+    unsafe {
+        let arena = base.add(POOL_HEADER_SIZE).cast::<Arena>();
+        arena.write(Arena {
+            heap,
+            nfree: UnsafeCell::new(POOLS_PER_ARENA as u32),
+            next_fresh: UnsafeCell::new(0),
+            free_pools: UnsafeCell::new(ptr::null_mut()),
+            prev: UnsafeCell::new(ptr::null_mut()),
+            next: UnsafeCell::new(ptr::null_mut()),
+        });
+        #[cfg(not(loom))]
+        if !crate::arena_map::insert(base) {
+            os::unmap(base, ARENA_SIZE);
+            return None;
+        }
+        heap.registry().counters.arena_mapped(ARENA_SIZE);
+        Some(arena)
+    }
+}
+
+/// Unmaps a wholly free arena of `heap`.
+///
+/// # Safety
+/// The caller holds `heap`; every pool of `arena` is free.
+unsafe fn unmap_arena(heap: &Heap, arena: *mut Arena) {
+    let base = Arena::base(arena);
+    #[cfg(not(loom))]
+    crate::arena_map::remove(base);
+    // Forget the poison of the arena's blocks: the range may be reused by
+    // anyone once unmapped.
+    sanitizer::unpoison(base, ARENA_SIZE);
+    // SAFETY: no pool of the arena is in use, so nothing refers into it.
+    unsafe { os::unmap(base, ARENA_SIZE) };
+    heap.registry().counters.arena_unmapped(ARENA_SIZE);
+}

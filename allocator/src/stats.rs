@@ -1,0 +1,395 @@
+//! Statistics: the counters heaps keep, the process-wide arena counters, and
+//! the [`Stats`] snapshot with a table in the spirit of CPython's
+//! `sys._debugmallocstats()`.
+//!
+//! Counting stays off the fast path's critical cost: a heap's counters are
+//! written only by its holder with a relaxed load and store (no locked
+//! instruction); arena counters change only when an arena is mapped or
+//! unmapped, which is rare, so they use plain atomic read-modify-writes.
+//!
+//! Invariants: a snapshot reads each counter whole, so no value is torn; it
+//! reads different counters at slightly different times while threads run, so
+//! derived figures are computed with saturating arithmetic and never go
+//! negative. Remote frees are counted when the block's heap takes them in.
+
+use crate::pool::POOL_HEADER_SIZE;
+use crate::registry::Registry;
+use crate::remote::Holder;
+use crate::size_class::{
+    ARENA_SIZE, NUM_CLASSES, POOL_SIZE, POOLS_PER_ARENA, SMALL_REQUEST_THRESHOLD, block_size,
+};
+use crate::sync::{AtomicUsize, Counter, Ordering};
+use core::fmt;
+
+/// Counters of one heap, written by its holder only.
+pub(crate) struct HeapCounters {
+    /// Blocks handed out, per class (the hot one: first).
+    pub(crate) in_use: [Counter; NUM_CLASSES],
+    /// Pools assigned to each class.
+    pub(crate) pools: [Counter; NUM_CLASSES],
+    /// Blocks those pools can hold, per class.
+    pub(crate) capacity: [Counter; NUM_CLASSES],
+    /// Large (system) allocations and frees made by this heap's threads.
+    pub(crate) large: LargeCounters<Counter>,
+}
+
+/// Counts of requests handed to the system allocator.
+pub(crate) struct LargeCounters<C> {
+    pub(crate) allocs: C,
+    pub(crate) frees: C,
+    pub(crate) bytes_allocated: C,
+    pub(crate) bytes_freed: C,
+}
+
+impl HeapCounters {
+    /// All zero.
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self {
+            in_use: [const { Counter::new() }; NUM_CLASSES],
+            pools: [const { Counter::new() }; NUM_CLASSES],
+            capacity: [const { Counter::new() }; NUM_CLASSES],
+            large: LargeCounters {
+                allocs: Counter::new(),
+                frees: Counter::new(),
+                bytes_allocated: Counter::new(),
+                bytes_freed: Counter::new(),
+            },
+        }
+    }
+
+    /// All zero.
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            in_use: core::array::from_fn(|_| Counter::new()),
+            pools: core::array::from_fn(|_| Counter::new()),
+            capacity: core::array::from_fn(|_| Counter::new()),
+            large: LargeCounters {
+                allocs: Counter::new(),
+                frees: Counter::new(),
+                bytes_allocated: Counter::new(),
+                bytes_freed: Counter::new(),
+            },
+        }
+    }
+}
+
+/// Process-wide counters, changed on the rare events only.
+pub(crate) struct GlobalCounters {
+    arenas_current: AtomicUsize,
+    arenas_highwater: AtomicUsize,
+    arenas_allocated_total: AtomicUsize,
+    arenas_reclaimed_total: AtomicUsize,
+    bytes_mapped: AtomicUsize,
+    /// Large requests from threads that have no heap yet (or any more).
+    pub(crate) large: LargeCounters<AtomicUsize>,
+}
+
+impl GlobalCounters {
+    /// All zero.
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self {
+            arenas_current: AtomicUsize::new(0),
+            arenas_highwater: AtomicUsize::new(0),
+            arenas_allocated_total: AtomicUsize::new(0),
+            arenas_reclaimed_total: AtomicUsize::new(0),
+            bytes_mapped: AtomicUsize::new(0),
+            large: LargeCounters {
+                allocs: AtomicUsize::new(0),
+                frees: AtomicUsize::new(0),
+                bytes_allocated: AtomicUsize::new(0),
+                bytes_freed: AtomicUsize::new(0),
+            },
+        }
+    }
+
+    /// All zero.
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            arenas_current: AtomicUsize::new(0),
+            arenas_highwater: AtomicUsize::new(0),
+            arenas_allocated_total: AtomicUsize::new(0),
+            arenas_reclaimed_total: AtomicUsize::new(0),
+            bytes_mapped: AtomicUsize::new(0),
+            large: LargeCounters {
+                allocs: AtomicUsize::new(0),
+                frees: AtomicUsize::new(0),
+                bytes_allocated: AtomicUsize::new(0),
+                bytes_freed: AtomicUsize::new(0),
+            },
+        }
+    }
+
+    /// An arena of `bytes` was mapped.
+    pub(crate) fn arena_mapped(&self, bytes: usize) {
+        let now = self.arenas_current.fetch_add(1, Ordering::Relaxed) + 1;
+        self.arenas_highwater.fetch_max(now, Ordering::Relaxed);
+        self.arenas_allocated_total.fetch_add(1, Ordering::Relaxed);
+        self.bytes_mapped.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// An arena of `bytes` was unmapped.
+    pub(crate) fn arena_unmapped(&self, bytes: usize) {
+        self.arenas_current.fetch_sub(1, Ordering::Relaxed);
+        self.arenas_reclaimed_total.fetch_add(1, Ordering::Relaxed);
+        self.bytes_mapped.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// A heap of `bytes` was mapped (heaps are never unmapped).
+    pub(crate) fn heap_mapped(&self, bytes: usize) {
+        self.bytes_mapped.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Figures for one size class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassStats {
+    /// Bytes per block.
+    pub block_size: usize,
+    /// Pools currently assigned to this class.
+    pub pools: usize,
+    /// Blocks handed out and not yet freed (remote frees count once their
+    /// heap has taken them in).
+    pub blocks_in_use: usize,
+    /// Blocks those pools could still hand out.
+    pub blocks_available: usize,
+}
+
+/// A snapshot of the allocator over all threads, live heaps and abandoned
+/// ones. Taken with [`stats()`](crate::stats()); printed with `Display`.
+///
+/// ```
+/// let before = pymalloc::stats();
+/// println!("{before}");
+/// assert!(before.arenas_highwater >= before.arenas_current);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Small blocks handed out and not yet freed.
+    pub small_blocks_in_use: usize,
+    /// Bytes in those blocks (block sizes, not request sizes).
+    pub small_bytes_in_use: usize,
+    /// Free blocks in pools assigned to a class.
+    pub small_blocks_available: usize,
+    /// Pools assigned to a class.
+    pub pools_in_use: usize,
+    /// Pools in mapped arenas that no class uses.
+    pub pools_unused: usize,
+    /// Arenas mapped now.
+    pub arenas_current: usize,
+    /// The most arenas ever mapped at once.
+    pub arenas_highwater: usize,
+    /// Arenas ever mapped.
+    pub arenas_allocated_total: usize,
+    /// Arenas ever unmapped (given back to the OS).
+    pub arenas_reclaimed_total: usize,
+    /// Bytes mapped now: arenas plus heap headers.
+    pub bytes_mapped: usize,
+    /// Requests served by the system allocator and not yet freed.
+    pub large_blocks_in_use: usize,
+    /// Bytes in those requests.
+    pub large_bytes_in_use: usize,
+    /// Heaps whose thread is alive.
+    pub heaps_active: usize,
+    /// Heaps whose thread exited, waiting to be adopted.
+    pub heaps_abandoned: usize,
+    /// Per size class.
+    pub classes: [ClassStats; NUM_CLASSES],
+}
+
+impl Stats {
+    /// Bytes of pool memory lost to pool headers.
+    pub fn pool_header_bytes(&self) -> usize {
+        self.pools_in_use * POOL_HEADER_SIZE
+    }
+
+    /// Bytes of pool memory lost because blocks do not fill a pool exactly
+    /// (the arena header in each arena's first pool included).
+    pub fn quantization_bytes(&self) -> usize {
+        let usable = self.pools_in_use * (POOL_SIZE - POOL_HEADER_SIZE);
+        let blocks: usize = self
+            .classes
+            .iter()
+            .map(|c| (c.blocks_in_use + c.blocks_available) * c.block_size)
+            .sum();
+        usable.saturating_sub(blocks)
+    }
+}
+
+/// Takes a snapshot of `registry`.
+pub(crate) fn snapshot(registry: &Registry) -> Stats {
+    let mut s = Stats::default();
+    for (c, class) in s.classes.iter_mut().enumerate() {
+        class.block_size = block_size(c);
+    }
+    let mut large_allocs = 0usize;
+    let mut large_frees = 0usize;
+    let mut large_bytes = 0usize;
+    let mut large_bytes_freed = 0usize;
+    for heap in registry.heaps() {
+        match heap.inbox.holder() {
+            Holder::Abandoned => s.heaps_abandoned += 1,
+            Holder::Active | Holder::Claimed => s.heaps_active += 1,
+        }
+        let c = &heap.counters;
+        for (i, class) in s.classes.iter_mut().enumerate() {
+            let in_use = c.in_use[i].get();
+            class.pools += c.pools[i].get();
+            class.blocks_in_use = class.blocks_in_use.wrapping_add(in_use);
+            class.blocks_available = class
+                .blocks_available
+                .wrapping_add(c.capacity[i].get().wrapping_sub(in_use));
+        }
+        large_allocs = large_allocs.wrapping_add(c.large.allocs.get());
+        large_frees = large_frees.wrapping_add(c.large.frees.get());
+        large_bytes = large_bytes.wrapping_add(c.large.bytes_allocated.get());
+        large_bytes_freed = large_bytes_freed.wrapping_add(c.large.bytes_freed.get());
+    }
+    let g = &registry.counters;
+    large_allocs = large_allocs.wrapping_add(g.large.allocs.load(Ordering::Relaxed));
+    large_frees = large_frees.wrapping_add(g.large.frees.load(Ordering::Relaxed));
+    large_bytes = large_bytes.wrapping_add(g.large.bytes_allocated.load(Ordering::Relaxed));
+    large_bytes_freed = large_bytes_freed.wrapping_add(g.large.bytes_freed.load(Ordering::Relaxed));
+    s.large_blocks_in_use = non_negative(large_allocs.wrapping_sub(large_frees));
+    s.large_bytes_in_use = non_negative(large_bytes.wrapping_sub(large_bytes_freed));
+    for class in &mut s.classes {
+        // Counters read at different moments may disagree for an instant.
+        class.blocks_in_use = non_negative(class.blocks_in_use);
+        class.blocks_available = non_negative(class.blocks_available);
+        s.small_blocks_in_use += class.blocks_in_use;
+        s.small_bytes_in_use += class.blocks_in_use * class.block_size;
+        s.small_blocks_available += class.blocks_available;
+        s.pools_in_use += class.pools;
+    }
+    s.arenas_current = g.arenas_current.load(Ordering::Relaxed);
+    s.arenas_highwater = g
+        .arenas_highwater
+        .load(Ordering::Relaxed)
+        .max(s.arenas_current);
+    s.arenas_allocated_total = g.arenas_allocated_total.load(Ordering::Relaxed);
+    s.arenas_reclaimed_total = g.arenas_reclaimed_total.load(Ordering::Relaxed);
+    s.bytes_mapped = g.bytes_mapped.load(Ordering::Relaxed);
+    s.pools_unused = (s.arenas_current * POOLS_PER_ARENA).saturating_sub(s.pools_in_use);
+    s
+}
+
+/// A sum of wrapping counters that went "below zero" in a racy read is 0.
+fn non_negative(v: usize) -> usize {
+    if v > isize::MAX as usize { 0 } else { v }
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Small block threshold = {SMALL_REQUEST_THRESHOLD}, in {NUM_CLASSES} size classes."
+        )?;
+        writeln!(f)?;
+        writeln!(f, "class   size   num pools   blocks in use  avail blocks")?;
+        writeln!(f, "-----   ----   ---------   -------------  ------------")?;
+        for (i, c) in self.classes.iter().enumerate() {
+            if c.pools == 0 && c.blocks_in_use == 0 {
+                continue;
+            }
+            writeln!(
+                f,
+                "{i:5} {:6} {:11} {:15} {:13}",
+                c.block_size, c.pools, c.blocks_in_use, c.blocks_available
+            )?;
+        }
+        writeln!(f)?;
+        let line = |f: &mut fmt::Formatter<'_>, label: &str, v: usize| {
+            writeln!(f, "{label:<35}= {:>20}", Grouped(v))
+        };
+        line(f, "# arenas allocated total", self.arenas_allocated_total)?;
+        line(f, "# arenas reclaimed", self.arenas_reclaimed_total)?;
+        line(f, "# arenas highwater mark", self.arenas_highwater)?;
+        line(f, "# arenas allocated current", self.arenas_current)?;
+        let arena_bytes = self.arenas_current * ARENA_SIZE;
+        line(
+            f,
+            &format!(
+                "{} arenas * {} bytes/arena",
+                self.arenas_current, ARENA_SIZE
+            ),
+            arena_bytes,
+        )?;
+        writeln!(f)?;
+        let blocks_bytes = self.small_bytes_in_use;
+        let avail_bytes: usize = self
+            .classes
+            .iter()
+            .map(|c| c.blocks_available * c.block_size)
+            .sum();
+        let unused = self.pools_unused * POOL_SIZE;
+        line(f, "# bytes in allocated blocks", blocks_bytes)?;
+        line(f, "# bytes in available blocks", avail_bytes)?;
+        line(
+            f,
+            &format!("{} unused pools * {} bytes", self.pools_unused, POOL_SIZE),
+            unused,
+        )?;
+        line(f, "# bytes lost to pool headers", self.pool_header_bytes())?;
+        line(f, "# bytes lost to quantization", self.quantization_bytes())?;
+        line(f, "# bytes lost to arena alignment", 0)?;
+        let total = blocks_bytes
+            + avail_bytes
+            + unused
+            + self.pool_header_bytes()
+            + self.quantization_bytes();
+        line(f, "Total", total)?;
+        writeln!(f)?;
+        line(
+            f,
+            "# large blocks in use (system)",
+            self.large_blocks_in_use,
+        )?;
+        line(f, "# bytes in large blocks", self.large_bytes_in_use)?;
+        line(f, "# heaps active", self.heaps_active)?;
+        line(f, "# heaps abandoned", self.heaps_abandoned)?;
+        line(f, "# bytes mapped (arenas + heaps)", self.bytes_mapped)
+    }
+}
+
+/// A number printed with thousands separators, as CPython does.
+struct Grouped(usize);
+
+impl fmt::Display for Grouped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut digits = [0u8; 32];
+        let mut n = self.0;
+        let mut len = 0;
+        loop {
+            if len % 4 == 3 {
+                digits[len] = b',';
+                len += 1;
+            }
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        digits[..len].reverse();
+        // The buffer holds ASCII digits and commas only.
+        f.pad(core::str::from_utf8(&digits[..len]).unwrap_or("?"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grouped;
+
+    #[test]
+    fn grouping() {
+        assert_eq!(format!("{}", Grouped(0)), "0");
+        assert_eq!(format!("{}", Grouped(999)), "999");
+        assert_eq!(format!("{}", Grouped(1000)), "1,000");
+        assert_eq!(format!("{}", Grouped(3145728)), "3,145,728");
+        assert_eq!(format!("{:>8}", Grouped(1234)), "   1,234");
+    }
+}
