@@ -2,10 +2,16 @@
 //! heap for its whole life; and the heap's set of arenas with the release
 //! policy.
 //!
-//! The arena header lives in pool 0, right after that pool's header, so
-//! masking any address in the arena finds it. Pools are handed out lazily
-//! (`next_fresh` counts the pools ever used) and come back onto a free-pool
-//! list.
+//! ```text
+//! | arena header | 64 pool headers, 128 B each | pool 0's blocks | pool 1 | ... | pool 63 |
+//! '----------------------- pool 0: 16 KiB -----------------------'
+//! ```
+//!
+//! The arena header is at the arena's start, so masking any address in the
+//! arena finds it; the pool headers follow as a table (see `pool.rs` for why
+//! they are not at their pools' starts), so pool 0 holds fewer blocks. Pools
+//! are handed out lazily (`next_fresh` counts the pools ever used) and come
+//! back onto a free-pool list.
 //!
 //! Policy, as in obmalloc: new pools come from the busiest arena (fewest free
 //! pools), so lightly used arenas drain and can be unmapped; an arena that
@@ -47,28 +53,39 @@ pub(crate) struct Arena {
     next: UnsafeCell<*mut Arena>,
 }
 
-/// Bytes reserved for the arena header inside pool 0.
-pub(crate) const ARENA_HEADER_SIZE: usize = round_up(size_of::<Arena>(), ALIGNMENT);
+/// Offset of the pool header table, after the arena header, line-aligned.
+pub(crate) const POOL_TABLE_OFFSET: usize = round_up(size_of::<Arena>(), align_of::<Pool>());
+/// Offset of pool 0's first block, after the table.
+pub(crate) const FIRST_BLOCK_IN_ARENA: usize = round_up(
+    POOL_TABLE_OFFSET + POOLS_PER_ARENA * POOL_HEADER_SIZE,
+    ALIGNMENT,
+);
+
+const _: () = assert!(
+    POOL_SIZE - FIRST_BLOCK_IN_ARENA >= 2 * 512,
+    "pool 0 must hold two blocks of every class"
+);
 
 impl Arena {
     /// The arena holding `p`, found by masking its address.
     #[inline(always)]
     pub(crate) fn of<T>(p: *mut T) -> *mut Arena {
-        p.map_addr(|a| (a & !(ARENA_SIZE - 1)) + POOL_HEADER_SIZE)
-            .cast()
+        p.map_addr(|a| a & !(ARENA_SIZE - 1)).cast()
     }
 
-    /// The first byte of the arena's mapping.
-    fn base(this: *mut Arena) -> *mut u8 {
-        this.cast::<u8>().wrapping_sub(POOL_HEADER_SIZE)
+    /// How many of the arena's pools are free.
+    ///
+    /// # Safety
+    /// The caller holds the heap that owns the arena.
+    pub(crate) unsafe fn free_pools(this: *mut Arena) -> usize {
+        // SAFETY: the caller holds the heap.
+        unsafe { (*this).nfree.get() as usize }
     }
 }
 
 /// A free pool taken from an arena.
 pub(crate) struct TakenPool {
     pub(crate) pool: *mut Pool,
-    /// Its number in its arena (pool 0 also holds the arena header).
-    pub(crate) index: usize,
     /// Its memory has never been written.
     pub(crate) fresh: bool,
 }
@@ -138,20 +155,13 @@ impl ArenaSet {
             if pool.is_null() {
                 let index = a.next_fresh.get() as usize;
                 a.next_fresh.set(index as u32 + 1);
-                let pool = Arena::base(arena).add(index * POOL_SIZE).cast::<Pool>();
                 Some(TakenPool {
-                    pool,
-                    index,
+                    pool: Pool::at(arena.cast(), index),
                     fresh: true,
                 })
             } else {
                 a.free_pools.set((*pool).next.get());
-                let index = (pool.addr() - Arena::base(arena).addr()) / POOL_SIZE;
-                Some(TakenPool {
-                    pool,
-                    index,
-                    fresh: false,
-                })
+                Some(TakenPool { pool, fresh: false })
             }
         }
     }
@@ -182,6 +192,15 @@ impl ArenaSet {
                 unmap_arena(heap, arena);
             }
         }
+    }
+
+    /// Whether the heap keeps a spare arena.
+    ///
+    /// # Safety
+    /// The caller holds the heap that owns this set.
+    pub(crate) unsafe fn has_spare(&self) -> bool {
+        // SAFETY: the caller holds the heap.
+        unsafe { !self.spare.get().is_null() }
     }
 
     /// Unmaps the spare arena, if any (when the heap is abandoned).
@@ -244,10 +263,10 @@ unsafe fn map_arena(heap: &Heap) -> Option<*mut Arena> {
     if base.is_null() {
         return None;
     }
-    // SAFETY: the mapping is new, zeroed, and ours; pool 0's header room
-    // comes first, the arena header right after it.
+    // SAFETY: the mapping is new, zeroed, and ours; the arena header comes
+    // first.
     unsafe {
-        let arena = base.add(POOL_HEADER_SIZE).cast::<Arena>();
+        let arena = base.cast::<Arena>();
         arena.write(Arena {
             heap,
             nfree: UnsafeCell::new(POOLS_PER_ARENA as u32),
@@ -271,7 +290,7 @@ unsafe fn map_arena(heap: &Heap) -> Option<*mut Arena> {
 /// # Safety
 /// The caller holds `heap`; every pool of `arena` is free.
 unsafe fn unmap_arena(heap: &Heap, arena: *mut Arena) {
-    let base = Arena::base(arena);
+    let base = arena.cast::<u8>();
     #[cfg(not(loom))]
     crate::arena_map::remove(base);
     // Forget the poison of the arena's blocks: the range may be reused by

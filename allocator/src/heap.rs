@@ -19,21 +19,30 @@
 //! - `pools[c]` is the head of class `c`'s list of partly used pools, or the
 //!   sentinel when the list is empty. Each pool of the heap is on exactly one
 //!   of: its class list, no list (`in_full`), its arena's free pools.
-//! - An empty pool stays on its class list only while it is the class's only
-//!   pool (so one block allocated and freed again and again never goes back
-//!   to the arena), or while it waits in the inbox.
+//! - An empty pool stays on its class list only while it is the class's
+//!   current pool (the head), or while it waits in the inbox. So one block
+//!   allocated and freed again and again never leaves the fast paths, and
+//!   an empty pool goes back to its arena as soon as another pool takes the
+//!   head, or when a check every `IDLE_CHECK_PERIOD` slow paths finds it
+//!   empty twice with no allocation slow path for its class in between.
+//! - Nor does an empty head keep an arena mapped that would otherwise be
+//!   unmapped: when a heap that has a spare arena is left with nothing but
+//!   empty heads in some arena, they go back and the arena is unmapped.
 //! - `counters.in_use[c]` equals the sum of `used` over the class's pools.
 
-use crate::arena::ArenaSet;
+use crate::arena::{Arena, ArenaSet};
 use crate::pool::{Block, Pool};
 use crate::registry::Registry;
 use crate::remote::{Arm, Holder, Inbox};
 use crate::sanitizer;
-use crate::size_class::NUM_CLASSES;
+use crate::size_class::{NUM_CLASSES, POOLS_PER_ARENA};
 use crate::stats::HeapCounters;
 use crate::sync::UnsafeCell;
 use crate::{debug, remote};
 use core::ptr;
+
+/// Allocation slow paths between two checks for idle empty pools.
+const IDLE_CHECK_PERIOD: u32 = 64;
 
 /// A heap. Heaps live in their own mappings and are never unmapped: a heap
 /// whose thread exits is abandoned and later adopted by a new thread.
@@ -47,6 +56,12 @@ pub(crate) struct Heap {
     arenas: ArenaSet,
     /// The thread exited: keep no spare, no empty pools, and arm every pool.
     abandoned: UnsafeCell<bool>,
+    /// Bit `c`: class `c`'s head pool was empty at the last idle check.
+    idle: UnsafeCell<u32>,
+    /// Bit `c`: class `c` took an allocation slow path since that check.
+    active: UnsafeCell<u32>,
+    /// Allocation slow paths since that check.
+    slow_calls: UnsafeCell<u32>,
     /// This is the static placeholder of threads without a heap.
     placeholder: bool,
     registry: *const Registry,
@@ -75,6 +90,9 @@ impl Heap {
             counters: HeapCounters::new(),
             arenas: ArenaSet::new(),
             abandoned: UnsafeCell::new(false),
+            idle: UnsafeCell::new(0),
+            active: UnsafeCell::new(0),
+            slow_calls: UnsafeCell::new(0),
             placeholder: true,
             registry,
             next_in_registry: ptr::null(),
@@ -109,6 +127,9 @@ impl Heap {
             counters: HeapCounters::new(),
             arenas: ArenaSet::new(),
             abandoned: UnsafeCell::new(false),
+            idle: UnsafeCell::new(0),
+            active: UnsafeCell::new(0),
+            slow_calls: UnsafeCell::new(0),
             placeholder: false,
             registry,
             next_in_registry: ptr::null(),
@@ -212,6 +233,7 @@ impl Heap {
         // SAFETY: the caller holds the heap.
         unsafe {
             self.collect_inbox();
+            self.note_slow_call(class);
             loop {
                 let pool = self.pools[class].get();
                 if pool == self.sentinel() {
@@ -236,10 +258,11 @@ impl Heap {
             let Some(taken) = self.arenas.take_pool(self) else {
                 return ptr::null_mut();
             };
-            Pool::init(taken.pool, self, class, taken.index, taken.fresh);
+            Pool::init(taken.pool, self, class, taken.fresh);
             let p = &*taken.pool;
             self.counters.pools[class].add(1);
             self.counters.capacity[class].add(p.capacity as usize);
+            self.counters.pool_bytes.add(Pool::bytes(taken.pool));
             self.link_front(taken.pool);
             let (_, carved) = Pool::refill(taken.pool);
             debug_assert!(carved);
@@ -268,9 +291,20 @@ impl Heap {
             debug::on_free_local(pool, block);
             sanitizer::poison(p, size);
             let used = (*pool).push_local(block);
-            self.counters.in_use[(*pool).class as usize].sub(1);
+            let class = (*pool).class as usize;
+            // `class < NUM_CLASSES` for every initialised pool; unchecked, so
+            // that the fast path has no panic branch.
+            self.counters.in_use.get_unchecked(class).sub(1);
             if used == 0 || (*pool).in_full.get() {
-                self.free_slow(pool);
+                // An empty pool that is its class's current one stays (the
+                // next allocations come from it) unless it may be what keeps
+                // a mostly free arena mapped.
+                if (*pool).in_full.get()
+                    || self.pools.get_unchecked(class).get() != pool
+                    || self.may_pin(pool)
+                {
+                    self.free_slow(pool);
+                }
             }
         }
     }
@@ -281,52 +315,90 @@ impl Heap {
         // SAFETY: the caller holds the heap that owns `pool`.
         unsafe {
             let p = &*pool;
-            if p.in_full.get() {
+            // One of the two, never both: a full pool has at least two blocks
+            // out (every pool holds 15 or more), so one free cannot empty it.
+            let arena = if p.in_full.get() {
                 // The first free into a full pool puts it back at the front,
                 // as in obmalloc.
                 p.in_full.set(false);
-                self.link_front(pool);
-            }
-            if p.used.get() == 0 {
-                self.pool_emptied(pool);
-            }
+                self.link_front(pool)
+            } else {
+                self.pool_emptied(pool)
+            };
+            // Only now, holding no pool: `unpin` may give `pool` back.
+            self.unpin(arena);
         }
     }
 
-    /// A pool's last block came back: keep it if it is the class's only pool,
-    /// else give it back to its arena.
-    unsafe fn pool_emptied(&self, pool: *mut Pool) {
+    /// A pool's last block came back: it stays if it is its class's
+    /// current pool (or can become it), else it goes back to its arena.
+    /// Returns what [`Heap::release_pool`] returns, or null.
+    unsafe fn pool_emptied(&self, pool: *mut Pool) -> *mut Arena {
         // SAFETY: the caller holds the heap that owns `pool`.
         unsafe {
             let p = &*pool;
-            if p.shared.remote.is_pending() {
-                // It waits in the inbox; `collect_inbox` will see it again.
-                return;
-            }
-            let linked = !p.in_full.get();
             if !self.is_abandoned() {
                 let head = self.pools[p.class as usize].get();
-                let only = if linked {
-                    head == pool && p.next.get().is_null()
-                } else {
-                    head == self.sentinel()
-                };
-                if only {
-                    if !linked {
-                        p.in_full.set(false);
-                        self.link_front(pool);
-                    }
-                    p.merge_free_lists();
-                    return;
+                if !p.in_full.get() && head == pool {
+                    // It stays, but it may be what keeps its arena mapped.
+                    return if self.may_pin(pool) {
+                        Arena::of(pool)
+                    } else {
+                        ptr::null_mut()
+                    };
+                }
+                if p.in_full.get() && head == self.sentinel() {
+                    p.in_full.set(false);
+                    self.link_front(pool);
+                    return ptr::null_mut();
                 }
             }
-            self.release_pool(pool);
+            if p.shared.remote.is_pending() {
+                // It waits in the inbox; `collect_inbox` will see it again.
+                return ptr::null_mut();
+            }
+            self.release_pool(pool)
+        }
+    }
+
+    /// Counts an allocation slow path of `class`; every `IDLE_CHECK_PERIOD`
+    /// of them, gives back the empty head pools of classes that have been
+    /// idle since the last check.
+    #[inline]
+    unsafe fn note_slow_call(&self, class: usize) {
+        // SAFETY: the caller holds the heap.
+        unsafe {
+            self.active.set(self.active.get() | 1 << class);
+            let calls = self.slow_calls.get() + 1;
+            if calls < IDLE_CHECK_PERIOD {
+                self.slow_calls.set(calls);
+                return;
+            }
+            self.slow_calls.set(0);
+            let was_idle = self.idle.get() & !self.active.get();
+            let mut idle = 0;
+            for class in 0..NUM_CLASSES {
+                let head = self.pools[class].get();
+                if head == self.sentinel() || (*head).used.get() != 0 {
+                    continue;
+                }
+                if was_idle & 1 << class != 0 && !(*head).shared.remote.is_pending() {
+                    self.release_pool(head);
+                } else {
+                    idle |= 1 << class;
+                }
+            }
+            self.idle.set(idle);
+            self.active.set(0);
         }
     }
 
     /// Gives an empty pool that is not pending in the inbox back to its
-    /// arena, taking it off its class list first.
-    unsafe fn release_pool(&self, pool: *mut Pool) {
+    /// arena, taking it off its class list first. Returns the arena if it is
+    /// still mapped and so little used that empty heads might be all that
+    /// keeps it (see [`Heap::unpin`]), else null. Never releases any other
+    /// pool, so callers may hold pointers to pools while calling it.
+    unsafe fn release_pool(&self, pool: *mut Pool) -> *mut Arena {
         // SAFETY: the caller holds the heap; the pool is empty, not pending.
         unsafe {
             let p = &*pool;
@@ -336,7 +408,70 @@ impl Heap {
             let class = p.class as usize;
             self.counters.pools[class].sub(1);
             self.counters.capacity[class].sub(p.capacity as usize);
+            self.counters.pool_bytes.sub(Pool::bytes(pool));
+            let arena = Arena::of(pool);
+            let free_after = Arena::free_pools(arena) + 1;
             self.arenas.give_back(self, pool);
+            // A wholly free arena is gone now: never hand it out.
+            if free_after < POOLS_PER_ARENA && free_after + NUM_CLASSES >= POOLS_PER_ARENA {
+                arena
+            } else {
+                ptr::null_mut()
+            }
+        }
+    }
+
+    /// Whether an empty head pool might be (with other empty heads) all that
+    /// keeps its arena mapped while the heap has a spare: cheap to ask, so
+    /// that `unpin`'s scan runs only then.
+    #[inline(always)]
+    unsafe fn may_pin(&self, pool: *mut Pool) -> bool {
+        // SAFETY: the caller holds the heap that owns `pool`.
+        unsafe {
+            self.arenas.has_spare()
+                && Arena::free_pools(Arena::of(pool)) + NUM_CLASSES >= POOLS_PER_ARENA
+        }
+    }
+
+    /// Empty head pools must not keep an arena mapped when the heap already
+    /// has a spare: if they are all that is in use in `arena` (null: none),
+    /// gives them back, and with the last the arena is unmapped. Call only
+    /// while holding no pointer to a pool of the heap.
+    unsafe fn unpin(&self, arena: *mut Arena) {
+        // SAFETY: the caller holds the heap; a non-null `arena` came from
+        // `release_pool` with nothing released since, so it is mapped.
+        unsafe {
+            if !arena.is_null() && self.arenas.has_spare() {
+                self.release_heads_pinning(arena, Arena::free_pools(arena));
+            }
+        }
+    }
+
+    /// If the only pools in use in `arena` (which has `free` free pools)
+    /// are empty heads, gives them back, and with the last the arena goes.
+    #[cold]
+    unsafe fn release_heads_pinning(&self, arena: *mut Arena, free: usize) {
+        // SAFETY: the caller holds the heap; `arena` is one of its arenas and
+        // still mapped (it has pools in use).
+        unsafe {
+            let mut heads = [ptr::null_mut::<Pool>(); NUM_CLASSES];
+            let mut n = 0;
+            for class in 0..NUM_CLASSES {
+                let head = self.pools[class].get();
+                if head != self.sentinel()
+                    && Arena::of(head) == arena
+                    && (*head).used.get() == 0
+                    && !(*head).shared.remote.is_pending()
+                {
+                    heads[n] = head;
+                    n += 1;
+                }
+            }
+            if free + n == POOLS_PER_ARENA {
+                for &head in &heads[..n] {
+                    self.release_pool(head);
+                }
+            }
         }
     }
 
@@ -390,7 +525,9 @@ impl Heap {
                 let next = p.shared.next_pending.get();
                 let taken = p.absorb(p.shared.remote.take_pending());
                 self.counters.in_use[p.class as usize].sub(taken as usize);
-                self.settle(pool);
+                let arena = self.settle(pool);
+                // `next` is pending, which `unpin` never gives back.
+                self.unpin(arena);
                 pool = next;
             }
         }
@@ -399,7 +536,8 @@ impl Heap {
     /// Puts a pool the holder has just looked at where it belongs: back in
     /// its arena if empty, back on its class list if it was full and has free
     /// blocks, and armed if it is still full or the heap is abandoned.
-    unsafe fn settle(&self, pool: *mut Pool) {
+    /// Returns what [`Heap::release_pool`] returns, or null.
+    unsafe fn settle(&self, pool: *mut Pool) -> *mut Arena {
         // SAFETY: the caller holds the heap that owns `pool`.
         unsafe {
             let p = &*pool;
@@ -409,13 +547,15 @@ impl Heap {
                 }
                 if p.in_full.get() && p.has_free() {
                     p.in_full.set(false);
+                    // A head it displaces goes back; whether that unpins an
+                    // arena is left to the next check (best effort).
                     self.link_front(pool);
                 }
                 if !p.in_full.get() && !self.is_abandoned() {
-                    return;
+                    return ptr::null_mut();
                 }
                 if p.shared.remote.arm() != Arm::Blocks {
-                    return;
+                    return ptr::null_mut();
                 }
                 let taken = p.absorb(p.shared.remote.take());
                 self.counters.in_use[p.class as usize].sub(taken as usize);
@@ -478,7 +618,11 @@ impl Heap {
 
     // ----- class lists ------------------------------------------------------
 
-    unsafe fn link_front(&self, pool: *mut Pool) {
+    /// Puts `pool` at the front of its class list. An empty pool it
+    /// displaces goes back to its arena.
+    /// Returns what [`Heap::release_pool`] returns for the displaced pool,
+    /// or null.
+    unsafe fn link_front(&self, pool: *mut Pool) -> *mut Arena {
         // SAFETY: the caller holds the heap; `pool` is on no list.
         unsafe {
             let head_cell = &self.pools[(*pool).class as usize];
@@ -491,6 +635,13 @@ impl Heap {
                 (*head).prev.set(pool);
             }
             head_cell.set(pool);
+            if head != self.sentinel()
+                && (*head).used.get() == 0
+                && !(*head).shared.remote.is_pending()
+            {
+                return self.release_pool(head);
+            }
+            ptr::null_mut()
         }
     }
 

@@ -4,7 +4,9 @@
 //!
 //! Counting uses the calling thread's heap counters (holder-only, no locked
 //! instruction); a thread with no heap yet uses the registry's atomic
-//! fallback rather than attach a heap just to count.
+//! fallback rather than attach a heap just to count. These functions stay
+//! out of line so that the small-block fast paths they sit beside need no
+//! stack frame.
 //!
 //! Invariant: every count made here is matched by the opposite count when
 //! the block is freed, possibly on another thread's heap, so the sums over
@@ -19,7 +21,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 ///
 /// # Safety
 /// As `GlobalAlloc::alloc`.
-#[inline]
+#[inline(never)]
 pub(crate) unsafe fn alloc(layout: Layout) -> *mut u8 {
     // SAFETY: forwarded contract.
     let p = unsafe { System.alloc(layout) };
@@ -34,7 +36,7 @@ pub(crate) unsafe fn alloc(layout: Layout) -> *mut u8 {
 ///
 /// # Safety
 /// As `GlobalAlloc::alloc_zeroed`.
-#[inline]
+#[inline(never)]
 pub(crate) unsafe fn alloc_zeroed(layout: Layout) -> *mut u8 {
     // SAFETY: forwarded contract.
     let p = unsafe { System.alloc_zeroed(layout) };
@@ -48,7 +50,7 @@ pub(crate) unsafe fn alloc_zeroed(layout: Layout) -> *mut u8 {
 ///
 /// # Safety
 /// As `GlobalAlloc::dealloc`.
-#[inline]
+#[inline(never)]
 pub(crate) unsafe fn dealloc(p: *mut u8, layout: Layout) {
     // SAFETY: forwarded contract.
     unsafe { System.dealloc(p, layout) };
@@ -59,7 +61,7 @@ pub(crate) unsafe fn dealloc(p: *mut u8, layout: Layout) {
 ///
 /// # Safety
 /// As `GlobalAlloc::realloc`.
-#[inline]
+#[inline(never)]
 pub(crate) unsafe fn realloc(p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
     // SAFETY: forwarded contract.
     let q = unsafe { System.realloc(p, layout, new_size) };
@@ -73,15 +75,27 @@ fn count(allocs: usize, frees: usize, bytes: usize, bytes_freed: usize) {
     let heap: &Heap = thread::current();
     if thread::is_placeholder(heap) {
         let g = &thread::REGISTRY.counters.large;
-        g.allocs.fetch_add(allocs, Ordering::Relaxed);
-        g.frees.fetch_add(frees, Ordering::Relaxed);
-        g.bytes_allocated.fetch_add(bytes, Ordering::Relaxed);
-        g.bytes_freed.fetch_add(bytes_freed, Ordering::Relaxed);
+        for (counter, n) in [
+            (&g.allocs, allocs),
+            (&g.frees, frees),
+            (&g.bytes_allocated, bytes),
+            (&g.bytes_freed, bytes_freed),
+        ] {
+            if n != 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        }
     } else {
         let c = &heap.counters.large;
-        c.allocs.add(allocs);
-        c.frees.add(frees);
-        c.bytes_allocated.add(bytes);
-        c.bytes_freed.add(bytes_freed);
+        for (counter, n) in [
+            (&c.allocs, allocs),
+            (&c.frees, frees),
+            (&c.bytes_allocated, bytes),
+            (&c.bytes_freed, bytes_freed),
+        ] {
+            if n != 0 {
+                counter.add(n);
+            }
+        }
     }
 }

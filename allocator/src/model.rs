@@ -151,7 +151,7 @@ pub unsafe fn payload<'a>(p: *mut u8) -> &'a loom::cell::UnsafeCell<usize> {
 /// fewer: the arena header).
 pub fn pool_capacity(size: usize) -> usize {
     let block = crate::size_class::block_size(class_of(size));
-    (crate::size_class::POOL_SIZE - crate::pool::POOL_HEADER_SIZE) / block
+    crate::size_class::POOL_SIZE / block
 }
 
 /// Whether two blocks share a pool.

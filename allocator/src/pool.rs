@@ -1,11 +1,12 @@
 //! A pool: the blocks of one size class in a 16 KiB, 16 KiB-aligned slice of
-//! an arena, with its header at the start.
+//! an arena, and its header.
 //!
-//! ```text
-//! | Pool header (128 B) | [Arena header, pool 0 only] | block | block | ... |
-//!   owner line (64 B): free, local_free, used, bump, ...
-//!   shared line (64 B): remote list, inbox link
-//! ```
+//! Headers do not sit at the start of their pools: they form a table at the
+//! start of the arena (see `arena.rs`), and a block's header is found by
+//! masking its address to the arena and indexing the table with the pool
+//! number, address bits 14..20. Headers at 16 KiB-aligned addresses would
+//! all fall into the same L1 cache set and evict each other once more than
+//! 8 pools are busy; side by side they spread over every set.
 //!
 //! Blocks are carved lazily: `bump` is the offset of the first never-used
 //! block, and [`Pool::carve`] links only the blocks of the next 4 KiB into
@@ -15,6 +16,10 @@
 //! other threads push the atomic remote list. When `free` runs dry the holder
 //! swaps the other two in, so every `free`-list's worth of allocations the
 //! pool also takes in remote frees.
+//!
+//! A header is two cache lines: what the holder touches, and what other
+//! threads touch (the remote list), so that remote frees do not evict the
+//! holder's line.
 //!
 //! Invariants:
 //! - `heap`, `class`, `block_size`, `capacity`, `limit` and `fresh` are set
@@ -31,11 +36,11 @@
 //! - A pool with `in_full` is on no class list and its remote tag is
 //!   `NOTIFY` or `NOTIFIED`.
 
-use crate::arena::ARENA_HEADER_SIZE;
+use crate::arena::{FIRST_BLOCK_IN_ARENA, POOL_TABLE_OFFSET};
 use crate::heap::Heap;
 use crate::remote::RemoteFree;
 use crate::sanitizer;
-use crate::size_class::{ALIGNMENT, CARVE_SPAN, POOL_SIZE, block_size, round_up};
+use crate::size_class::{ARENA_SIZE, CARVE_SPAN, POOL_SIZE, POOLS_PER_ARENA, block_size};
 use crate::sync::UnsafeCell;
 use core::ptr;
 
@@ -142,20 +147,51 @@ pub(crate) struct Shared {
     pub(crate) next_pending: UnsafeCell<*mut Pool>,
 }
 
-/// Bytes reserved for a pool header.
-pub(crate) const POOL_HEADER_SIZE: usize = round_up(size_of::<Pool>(), ALIGNMENT);
-/// Offset of the first block in pool 0 of an arena, after both headers.
-const FIRST_BLOCK_IN_ARENA: usize = round_up(POOL_HEADER_SIZE + ARENA_HEADER_SIZE, ALIGNMENT);
+/// Bytes of a pool header: the stride of the arena's header table.
+pub(crate) const POOL_HEADER_SIZE: usize = size_of::<Pool>();
 
 #[cfg(not(loom))]
 const _: () = assert!(POOL_HEADER_SIZE == 128);
-const _: () = assert!(POOL_SIZE - FIRST_BLOCK_IN_ARENA >= 2 * 512);
 
 impl Pool {
-    /// The pool holding `p`, found by masking its address.
+    /// The header of the pool holding `p`: its arena's table, indexed by the
+    /// pool number in `p`'s address.
     #[inline(always)]
     pub(crate) fn of<T>(p: *mut T) -> *mut Pool {
-        p.map_addr(|a| a & !(POOL_SIZE - 1)).cast()
+        p.map_addr(|a| {
+            let index = (a / POOL_SIZE) % POOLS_PER_ARENA;
+            (a & !(ARENA_SIZE - 1)) + POOL_TABLE_OFFSET + index * POOL_HEADER_SIZE
+        })
+        .cast()
+    }
+
+    /// The header of pool `index` of the arena at `arena`.
+    pub(crate) fn at(arena: *mut u8, index: usize) -> *mut Pool {
+        arena
+            .wrapping_add(POOL_TABLE_OFFSET + index * POOL_HEADER_SIZE)
+            .cast()
+    }
+
+    /// The pool's number in its arena.
+    pub(crate) fn index(this: *mut Pool) -> usize {
+        (this.addr() % ARENA_SIZE - POOL_TABLE_OFFSET) / POOL_HEADER_SIZE
+    }
+
+    /// Bytes the pool's blocks may occupy (less for pool 0, which shares
+    /// its 16 KiB with the headers).
+    pub(crate) fn bytes(this: *mut Pool) -> usize {
+        if Pool::index(this) == 0 {
+            POOL_SIZE - FIRST_BLOCK_IN_ARENA
+        } else {
+            POOL_SIZE
+        }
+    }
+
+    /// The first byte of the pool's 16 KiB.
+    fn base(this: *mut Pool) -> *mut u8 {
+        let index = Pool::index(this);
+        this.cast::<u8>()
+            .map_addr(|a| (a & !(ARENA_SIZE - 1)) + index * POOL_SIZE)
     }
 
     /// A pool that is never handed out: its `free` is always null, so the
@@ -209,24 +245,15 @@ impl Pool {
         }
     }
 
-    /// Writes a fresh header for `class` at `this`, pool number `index` of
-    /// its arena. `fresh` says whether the pool's memory was never written.
+    /// Writes a fresh header for `class` at `this`. `fresh` says whether the
+    /// pool's memory was never written.
     ///
     /// # Safety
-    /// `this` is a pool-aligned pool of an arena owned by `heap`, free in that
-    /// arena, held by the caller.
-    pub(crate) unsafe fn init(
-        this: *mut Pool,
-        heap: *const Heap,
-        class: usize,
-        index: usize,
-        fresh: bool,
-    ) {
-        let first = if index == 0 {
-            FIRST_BLOCK_IN_ARENA
-        } else {
-            POOL_HEADER_SIZE
-        };
+    /// `this` is the header of a pool of an arena owned by `heap`, free in
+    /// that arena, held by the caller.
+    pub(crate) unsafe fn init(this: *mut Pool, heap: *const Heap, class: usize, fresh: bool) {
+        // Pool 0 shares its 16 KiB with the arena's headers.
+        let first = POOL_SIZE - Pool::bytes(this);
         let size = block_size(class);
         let capacity = (POOL_SIZE - first) / size;
         let header = Pool {
@@ -353,22 +380,6 @@ impl Pool {
         }
     }
 
-    /// After the last block came back: makes the next allocation a fast one
-    /// by moving `local_free` to an empty `free`.
-    ///
-    /// # Safety
-    /// The caller holds the pool.
-    pub(crate) unsafe fn merge_free_lists(&self) {
-        // SAFETY: the caller holds the pool.
-        unsafe {
-            if self.free.get().is_null() {
-                self.free.set(self.local_free.get());
-                self.local_free.set(ptr::null_mut());
-                self.free_is_zero.set(false);
-            }
-        }
-    }
-
     /// Links the never-used blocks that start in the next 4 KiB into the
     /// empty `free` list. Returns false when the pool has none left.
     ///
@@ -387,7 +398,7 @@ impl Pool {
             let size = pool.block_size as usize;
             let span_end = (start / CARVE_SPAN + 1) * CARVE_SPAN;
             let n = (span_end.min(limit) - start).div_ceil(size);
-            let base = this.cast::<u8>();
+            let base = Pool::base(this);
             let first = base.add(start).cast::<Block>();
             sanitizer::poison(first.cast(), n * size);
             let mut block = first;
@@ -414,7 +425,7 @@ impl Pool {
         // SAFETY: reads of the pool's own header.
         unsafe {
             let pool = &*this;
-            let offset = p.addr() - this.addr();
+            let offset = p.addr().wrapping_sub(Pool::base(this).addr());
             let first = pool.limit as usize - pool.capacity as usize * pool.block_size as usize;
             offset >= first
                 && offset < pool.limit as usize

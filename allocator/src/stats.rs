@@ -12,11 +12,11 @@
 //! derived figures are computed with saturating arithmetic and never go
 //! negative. Remote frees are counted when the block's heap takes them in.
 
-use crate::pool::POOL_HEADER_SIZE;
+use crate::arena::FIRST_BLOCK_IN_ARENA;
 use crate::registry::Registry;
 use crate::remote::Holder;
 use crate::size_class::{
-    ARENA_SIZE, NUM_CLASSES, POOL_SIZE, POOLS_PER_ARENA, SMALL_REQUEST_THRESHOLD, block_size,
+    ARENA_SIZE, NUM_CLASSES, POOLS_PER_ARENA, SMALL_REQUEST_THRESHOLD, block_size,
 };
 use crate::sync::{AtomicUsize, Counter, Ordering};
 use core::fmt;
@@ -29,6 +29,8 @@ pub(crate) struct HeapCounters {
     pub(crate) pools: [Counter; NUM_CLASSES],
     /// Blocks those pools can hold, per class.
     pub(crate) capacity: [Counter; NUM_CLASSES],
+    /// Bytes of the pools assigned to a class (pool 0 of an arena is smaller).
+    pub(crate) pool_bytes: Counter,
     /// Large (system) allocations and frees made by this heap's threads.
     pub(crate) large: LargeCounters<Counter>,
 }
@@ -49,6 +51,7 @@ impl HeapCounters {
             in_use: [const { Counter::new() }; NUM_CLASSES],
             pools: [const { Counter::new() }; NUM_CLASSES],
             capacity: [const { Counter::new() }; NUM_CLASSES],
+            pool_bytes: Counter::new(),
             large: LargeCounters {
                 allocs: Counter::new(),
                 frees: Counter::new(),
@@ -65,6 +68,7 @@ impl HeapCounters {
             in_use: core::array::from_fn(|_| Counter::new()),
             pools: core::array::from_fn(|_| Counter::new()),
             capacity: core::array::from_fn(|_| Counter::new()),
+            pool_bytes: Counter::new(),
             large: LargeCounters {
                 allocs: Counter::new(),
                 frees: Counter::new(),
@@ -178,6 +182,9 @@ pub struct Stats {
     pub pools_in_use: usize,
     /// Pools in mapped arenas that no class uses.
     pub pools_unused: usize,
+    /// Bytes of the pools assigned to a class: their blocks, used or not,
+    /// and what is lost to quantization.
+    pub pool_bytes: usize,
     /// Arenas mapped now.
     pub arenas_current: usize,
     /// The most arenas ever mapped at once.
@@ -201,21 +208,24 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Bytes of pool memory lost to pool headers.
-    pub fn pool_header_bytes(&self) -> usize {
-        self.pools_in_use * POOL_HEADER_SIZE
+    /// Bytes of arena memory taken by arena and pool headers.
+    pub fn header_bytes(&self) -> usize {
+        self.arenas_current * FIRST_BLOCK_IN_ARENA
     }
 
-    /// Bytes of pool memory lost because blocks do not fill a pool exactly
-    /// (the arena header in each arena's first pool included).
+    /// Bytes lost because blocks do not fill their pools exactly.
     pub fn quantization_bytes(&self) -> usize {
-        let usable = self.pools_in_use * (POOL_SIZE - POOL_HEADER_SIZE);
         let blocks: usize = self
             .classes
             .iter()
             .map(|c| (c.blocks_in_use + c.blocks_available) * c.block_size)
             .sum();
-        usable.saturating_sub(blocks)
+        self.pool_bytes.saturating_sub(blocks)
+    }
+
+    /// Bytes of arena memory in pools that no class uses.
+    pub fn unused_pool_bytes(&self) -> usize {
+        (self.arenas_current * (ARENA_SIZE - FIRST_BLOCK_IN_ARENA)).saturating_sub(self.pool_bytes)
     }
 }
 
@@ -243,6 +253,7 @@ pub(crate) fn snapshot(registry: &Registry) -> Stats {
                 .blocks_available
                 .wrapping_add(c.capacity[i].get().wrapping_sub(in_use));
         }
+        s.pool_bytes = s.pool_bytes.wrapping_add(c.pool_bytes.get());
         large_allocs = large_allocs.wrapping_add(c.large.allocs.get());
         large_frees = large_frees.wrapping_add(c.large.frees.get());
         large_bytes = large_bytes.wrapping_add(c.large.bytes_allocated.get());
@@ -272,6 +283,7 @@ pub(crate) fn snapshot(registry: &Registry) -> Stats {
     s.arenas_allocated_total = g.arenas_allocated_total.load(Ordering::Relaxed);
     s.arenas_reclaimed_total = g.arenas_reclaimed_total.load(Ordering::Relaxed);
     s.bytes_mapped = g.bytes_mapped.load(Ordering::Relaxed);
+    s.pool_bytes = non_negative(s.pool_bytes);
     s.pools_unused = (s.arenas_current * POOLS_PER_ARENA).saturating_sub(s.pools_in_use);
     s
 }
@@ -324,21 +336,24 @@ impl fmt::Display for Stats {
             .iter()
             .map(|c| c.blocks_available * c.block_size)
             .sum();
-        let unused = self.pools_unused * POOL_SIZE;
         line(f, "# bytes in allocated blocks", blocks_bytes)?;
         line(f, "# bytes in available blocks", avail_bytes)?;
         line(
             f,
-            &format!("{} unused pools * {} bytes", self.pools_unused, POOL_SIZE),
-            unused,
+            &format!("# bytes in {} unused pools", self.pools_unused),
+            self.unused_pool_bytes(),
         )?;
-        line(f, "# bytes lost to pool headers", self.pool_header_bytes())?;
+        line(
+            f,
+            "# bytes lost to arena and pool headers",
+            self.header_bytes(),
+        )?;
         line(f, "# bytes lost to quantization", self.quantization_bytes())?;
         line(f, "# bytes lost to arena alignment", 0)?;
         let total = blocks_bytes
             + avail_bytes
-            + unused
-            + self.pool_header_bytes()
+            + self.unused_pool_bytes()
+            + self.header_bytes()
             + self.quantization_bytes();
         line(f, "Total", total)?;
         writeln!(f)?;
