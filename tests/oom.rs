@@ -27,6 +27,10 @@ fn limit_address_space(extra: u64) {
 }
 
 #[test]
+#[cfg_attr(
+    pymalloc_asan,
+    ignore = "AddressSanitizer needs address space of its own"
+)]
 fn small_allocations_return_null_when_arenas_cannot_be_mapped() {
     if is_child() {
         limit_address_space(64 << 20);
@@ -56,6 +60,10 @@ fn small_allocations_return_null_when_arenas_cannot_be_mapped() {
 }
 
 #[test]
+#[cfg_attr(
+    pymalloc_asan,
+    ignore = "AddressSanitizer needs address space of its own"
+)]
 fn small_oom_ends_in_rusts_allocation_error_report() {
     if is_child() {
         limit_address_space(64 << 20);
@@ -80,6 +88,10 @@ fn small_oom_ends_in_rusts_allocation_error_report() {
 }
 
 #[test]
+#[cfg_attr(
+    pymalloc_asan,
+    ignore = "AddressSanitizer needs address space of its own"
+)]
 fn large_oom_ends_in_rusts_allocation_error_report() {
     if is_child() {
         limit_address_space(64 << 20);

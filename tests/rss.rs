@@ -11,6 +11,10 @@ use std::alloc::{GlobalAlloc, Layout};
 static GLOBAL: pymalloc::PyMalloc = pymalloc::PyMalloc;
 
 #[test]
+#[cfg_attr(
+    pymalloc_asan,
+    ignore = "AddressSanitizer's shadow memory dominates the RSS"
+)]
 fn rss_returns_after_a_large_free() {
     const N: usize = 4_000_000;
     let layout = Layout::from_size_align(64, 8).unwrap();

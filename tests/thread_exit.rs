@@ -32,6 +32,8 @@ extern "C" fn late_destructor(value: *mut c_void) {
     LATE_DTORS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Boxes on purpose: many small blocks to free at thread exit.
+#[allow(clippy::vec_box)]
 struct Noisy(Vec<Box<[u8; 32]>>);
 
 impl Drop for Noisy {
@@ -54,10 +56,8 @@ fn allocation_inside_later_thread_exit_destructors() {
     std::thread::spawn(|| drop(Box::new(2u64))).join().unwrap();
     let mut key: libc::pthread_key_t = 0;
     // SAFETY: plain key creation.
-    assert_eq!(
-        unsafe { libc::pthread_key_create(&mut key, Some(late_destructor)) },
-        0
-    );
+    let rc = unsafe { libc::pthread_key_create(&mut key, Some(late_destructor)) };
+    assert_eq!(rc, 0);
 
     const THREADS: usize = 200;
     let handles: Vec<_> = (0..THREADS)

@@ -8,8 +8,8 @@
 //! Invariant: a block is small exactly when `is_small(size, align)` holds
 //! for the layout it currently has.
 
-use crate::size_class::{class_of, is_small};
-use crate::{debug, large, thread};
+use crate::size_class::{block_size, class_of, is_small};
+use crate::{debug, large, sanitizer, thread};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr;
 
@@ -90,7 +90,10 @@ unsafe impl GlobalAlloc for PyMalloc {
         let old_size = layout.size();
         match (is_small(old_size, align), is_small(new_size, align)) {
             // Same class: the block already fits.
-            (true, true) if class_of(old_size) == class_of(new_size) => ptr,
+            (true, true) if class_of(old_size) == class_of(new_size) => {
+                sanitizer::resize(ptr, new_size, block_size(class_of(new_size)));
+                ptr
+            }
             (false, false) => {
                 // SAFETY: forwarded contract; both layouts are large.
                 unsafe { large::realloc(ptr, layout, new_size) }

@@ -288,6 +288,7 @@ impl Heap {
                 return remote::free(pool, block);
             }
             let size = (*pool).block_size as usize;
+            sanitizer::on_free(p, size);
             debug::on_free_local(pool, block);
             sanitizer::poison(p, size);
             let used = (*pool).push_local(block);

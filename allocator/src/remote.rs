@@ -63,8 +63,10 @@ pub(crate) unsafe fn free(pool: *mut Pool, block: *mut Block) {
     // pool is in the inbox (a pending pool is never given back).
     unsafe {
         let heap = &*(*pool).heap;
+        let size = (*pool).block_size as usize;
+        sanitizer::on_free(block.cast(), size);
         debug::on_free_remote(pool, block);
-        sanitizer::poison(block.cast(), (*pool).block_size as usize);
+        sanitizer::poison(block.cast(), size);
         if (*pool).shared.remote.push(block) && heap.inbox.deliver(pool) == Delivery::Claimed {
             heap.let_go(Holder::Claimed);
         }

@@ -14,6 +14,30 @@
 unsafe extern "C" {
     fn __asan_poison_memory_region(addr: *const core::ffi::c_void, size: usize);
     fn __asan_unpoison_memory_region(addr: *const core::ffi::c_void, size: usize);
+    fn __asan_address_is_poisoned(addr: *const core::ffi::c_void) -> core::ffi::c_int;
+}
+
+/// A block is being freed: stop on a double free (a free block's first byte
+/// is poisoned, a live one's never is), then make the whole block
+/// addressable for the free path's own writes.
+#[inline(always)]
+pub(crate) fn on_free(p: *mut u8, block_size: usize) {
+    #[cfg(pymalloc_asan)]
+    // SAFETY: only reads ASan's shadow memory.
+    if unsafe { __asan_address_is_poisoned(p.cast()) } != 0 {
+        crate::os::fatal(
+            "double free of block (AddressSanitizer shows it already free)",
+            p.addr(),
+        );
+    }
+    unpoison(p, block_size);
+}
+
+/// A live block of `block_size` bytes now holds `size` requested bytes.
+#[inline(always)]
+pub(crate) fn resize(p: *mut u8, size: usize, block_size: usize) {
+    unpoison(p, size);
+    poison(p.wrapping_add(size), block_size - size);
 }
 
 /// Marks `[p, p + size)` unaddressable.
