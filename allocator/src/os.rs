@@ -82,6 +82,7 @@ pub(crate) unsafe fn unmap(p: *mut u8, size: usize) {
 /// not allocate): continuing would corrupt memory silently. It neither
 /// allocates nor unwinds, so it is safe inside `dealloc`.
 #[cold]
+#[cfg_attr(not(any(debug_assertions, pymalloc_asan)), allow(dead_code))]
 pub(crate) fn fatal(what: &str, addr: usize) -> ! {
     let mut buf = [0u8; 256];
     let mut len = 0;
@@ -101,6 +102,7 @@ pub(crate) fn fatal(what: &str, addr: usize) -> ! {
 }
 
 /// Writes `v` in lower-case hex without leading zeros; returns the length.
+#[cfg_attr(not(any(debug_assertions, pymalloc_asan)), allow(dead_code))]
 fn write_hex(out: &mut [u8], v: usize) -> usize {
     let digits = (usize::BITS - v.leading_zeros()).div_ceil(4).max(1) as usize;
     for (i, out) in out[..digits].iter_mut().enumerate() {

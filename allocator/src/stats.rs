@@ -343,11 +343,7 @@ impl fmt::Display for Stats {
             &format!("# bytes in {} unused pools", self.pools_unused),
             self.unused_pool_bytes(),
         )?;
-        line(
-            f,
-            "# bytes lost to arena and pool headers",
-            self.header_bytes(),
-        )?;
+        line(f, "# bytes lost to headers", self.header_bytes())?;
         line(f, "# bytes lost to quantization", self.quantization_bytes())?;
         line(f, "# bytes lost to arena alignment", 0)?;
         let total = blocks_bytes
