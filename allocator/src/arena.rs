@@ -276,7 +276,7 @@ unsafe fn map_arena(heap: &Heap) -> Option<*mut Arena> {
             next: UnsafeCell::new(ptr::null_mut()),
         });
         #[cfg(not(loom))]
-        if !crate::arena_map::insert(base) {
+        if !crate::arena_map::ARENA_MAP.insert(base) {
             os::unmap(base, ARENA_SIZE);
             return None;
         }
@@ -292,7 +292,7 @@ unsafe fn map_arena(heap: &Heap) -> Option<*mut Arena> {
 unsafe fn unmap_arena(heap: &Heap, arena: *mut Arena) {
     let base = arena.cast::<u8>();
     #[cfg(not(loom))]
-    crate::arena_map::remove(base);
+    crate::arena_map::ARENA_MAP.remove(base);
     // Forget the poison of the arena's blocks: the range may be reused by
     // anyone once unmapped.
     sanitizer::unpoison(base, ARENA_SIZE);

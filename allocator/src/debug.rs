@@ -31,7 +31,7 @@ mod checks {
 
     /// Checks a small dealloc before anything is written.
     pub(crate) fn check_dealloc(p: *mut u8, size: usize) {
-        if !crate::arena_map::contains(p) {
+        if !crate::arena_map::ARENA_MAP.contains(p) {
             fatal(
                 "dealloc of a pointer pymalloc did not allocate (or with a wrong layout):",
                 p.addr(),

@@ -76,7 +76,6 @@
 #![cfg_attr(loom, allow(dead_code))]
 
 mod arena;
-#[cfg(not(loom))]
 mod arena_map;
 mod debug;
 #[cfg(not(loom))]
@@ -154,5 +153,5 @@ pub fn collect() {
 /// ```
 #[cfg(not(loom))]
 pub fn owns(ptr: *const u8) -> bool {
-    arena_map::contains(ptr)
+    arena_map::ARENA_MAP.contains(ptr)
 }

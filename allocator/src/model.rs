@@ -136,6 +136,64 @@ impl Heap {
     }
 }
 
+/// Frees `p` from a thread that holds no heap of this registry: the remote
+/// path exactly as a real thread whose heap is not the block's takes it.
+///
+/// # Safety
+/// `p` is a live block of a heap of a live registry, owned by the caller.
+pub unsafe fn free_remote(p: *mut u8) {
+    // SAFETY: as for `Heap::free` from a foreign heap.
+    unsafe { crate::remote::free(Pool::of(p), p.cast()) }
+}
+
+/// A small arena map (two leaves of 64 arenas) for modelling the one the
+/// allocator keeps (see `arena_map.rs`). Addresses need not be mapped: the
+/// map never reads them.
+pub struct ArenaMap(crate::arena_map::ArenaMap<2, 1>);
+
+impl Default for ArenaMap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ArenaMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self(crate::arena_map::ArenaMap::new())
+    }
+
+    /// The address of arena number `n` (below 128) in this map's reach.
+    pub fn arena(n: usize) -> usize {
+        n * crate::size_class::ARENA_SIZE
+    }
+
+    /// Records the arena at `addr`; false if the map cannot.
+    pub fn insert(&self, addr: usize) -> bool {
+        self.0.insert(core::ptr::without_provenance_mut(addr))
+    }
+
+    /// Forgets the arena at `addr`.
+    pub fn remove(&self, addr: usize) {
+        self.0.remove(core::ptr::without_provenance_mut(addr))
+    }
+
+    /// Whether `addr` lies in a recorded arena.
+    pub fn contains(&self, addr: usize) -> bool {
+        self.0.contains(core::ptr::without_provenance(addr))
+    }
+}
+
+/// The lock-free once-only publication used for the thread-exit key (see
+/// `registry::publish_once`).
+pub fn publish_once(
+    slot: &loom::sync::atomic::AtomicUsize,
+    make: impl FnOnce() -> Option<usize>,
+    unmake: impl FnOnce(usize),
+) -> Option<usize> {
+    registry::publish_once(slot, make, unmake)
+}
+
 /// A word of user data inside a live block, as a loom cell: a model writes
 /// it before freeing the block and reads it after allocating it again, and
 /// loom checks that the write is visible.

@@ -73,6 +73,17 @@ pub(crate) unsafe fn free(pool: *mut Pool, block: *mut Block) {
     }
 }
 
+/// The ordering of a remote push. Release publishes the freed block and its
+/// link to the holder; acquire, when the push consumes `NOTIFY`, orders the
+/// holder's last use of the pool's inbox link (before it armed `NOTIFY`)
+/// before the pusher writes that link again. The test-only
+/// `--cfg pymalloc_loom_weak` weakens it, so that the loom teeth test can
+/// show the models catch a missing release.
+#[cfg(not(pymalloc_loom_weak))]
+const PUBLISH: Ordering = Ordering::AcqRel;
+#[cfg(pymalloc_loom_weak)]
+const PUBLISH: Ordering = Ordering::Relaxed;
+
 const TAG_MASK: usize = 0b11;
 /// The holder wants to hear of the next remote free into this pool.
 const NOTIFY: usize = 0b01;
@@ -123,12 +134,11 @@ impl RemoteFree {
                 NOTIFY => NOTIFIED,
                 t => t,
             };
-            // Release: the block's contents and link happen-before the
-            // holder's acquire in `take`.
+            // See `PUBLISH`.
             match self.0.compare_exchange_weak(
                 cur,
                 block.expose_provenance() | tag,
-                Ordering::Release,
+                PUBLISH,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return cur & TAG_MASK == NOTIFY,
@@ -181,9 +191,11 @@ impl RemoteFree {
                 NOTIFIED => return Arm::Pending,
                 _ => {}
             }
+            // Release: what the holder did with the pool (its inbox link
+            // above all) happens-before the push that consumes `NOTIFY`.
             match self
                 .0
-                .compare_exchange_weak(0, NOTIFY, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange_weak(0, NOTIFY, Ordering::Release, Ordering::Relaxed)
             {
                 Ok(_) => return Arm::Armed,
                 Err(now) => cur = now,

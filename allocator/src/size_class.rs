@@ -23,15 +23,15 @@ pub const NUM_CLASSES: usize = SMALL_REQUEST_THRESHOLD / ALIGNMENT;
 #[cfg(not(loom))]
 const POOL_SHIFT: u32 = 14;
 #[cfg(loom)]
-const POOL_SHIFT: u32 = 11;
+const POOL_SHIFT: u32 = 12;
 #[cfg(not(loom))]
 const ARENA_SHIFT: u32 = 20;
 #[cfg(loom)]
-const ARENA_SHIFT: u32 = 13;
+const ARENA_SHIFT: u32 = 14;
 
-/// Bytes in a pool (16 KiB; 2 KiB under loom).
+/// Bytes in a pool (16 KiB; 4 KiB under loom).
 pub const POOL_SIZE: usize = 1 << POOL_SHIFT;
-/// Bytes in an arena (1 MiB; 8 KiB under loom).
+/// Bytes in an arena (1 MiB; 16 KiB under loom).
 pub const ARENA_SIZE: usize = 1 << ARENA_SHIFT;
 /// Pools in an arena (64; 4 under loom).
 pub const POOLS_PER_ARENA: usize = ARENA_SIZE / POOL_SIZE;

@@ -14,13 +14,10 @@
 //!   load followed by a store never loses an update; readers on other threads
 //!   see each value whole, never torn.
 
-/// For the arena map, a static table outside the loom models.
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicPtr, AtomicU64};
-#[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// A cell for data whose accesses are ordered by something else: ownership
 /// of the heap it belongs to, or publication through an atomic.
