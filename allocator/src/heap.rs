@@ -667,3 +667,155 @@ impl Heap {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! A heap of a private registry, driven directly: carving, pool and
+    //! arena geometry, the class lists, and memory going back.
+
+    use super::*;
+    use crate::arena::FIRST_BLOCK_IN_ARENA;
+    use crate::size_class::{ARENA_SIZE, CARVE_SPAN, POOL_SIZE, block_size, class_of};
+
+    fn alloc(heap: &Heap, size: usize) -> *mut u8 {
+        // SAFETY: the test thread holds the heap.
+        let p = unsafe { heap.alloc::<false>(class_of(size), size) };
+        assert!(!p.is_null());
+        p
+    }
+
+    fn free(heap: &Heap, p: *mut u8) {
+        // SAFETY: the test thread holds the heap; `p` is one of its blocks.
+        unsafe { heap.free(p) }
+    }
+
+    #[test]
+    fn arenas_are_aligned_and_headers_found_by_masking() {
+        let registry = Registry::new();
+        let heap = registry.attach().unwrap();
+        let p = alloc(heap, 100);
+        let arena = Arena::of(p);
+        assert_eq!(
+            arena.addr() % ARENA_SIZE,
+            0,
+            "arena not aligned to its size"
+        );
+        assert_eq!(p.addr() % 16, 0);
+        let pool = Pool::of(p);
+        // The header is the table entry of the pool the address falls in.
+        assert_eq!(Pool::index(pool), (p.addr() - arena.addr()) / POOL_SIZE);
+        // SAFETY: the block is live, so its pool header is initialised.
+        unsafe {
+            assert_eq!((*pool).heap, heap as *const Heap);
+            assert_eq!((*pool).class as usize, class_of(100));
+            assert_eq!((*pool).block_size as usize, block_size(class_of(100)));
+        }
+        assert_eq!(registry.counters_snapshot().0, 1, "one arena mapped");
+        free(heap, p);
+    }
+
+    #[test]
+    fn carving_is_lazy_contiguous_and_exact() {
+        let registry = Registry::new();
+        let heap = registry.attach().unwrap();
+        for size in [16usize, 48, 64, 208, 512] {
+            let first = alloc(heap, size);
+            let pool = Pool::of(first);
+            // SAFETY: the pool is live and held by this thread.
+            let (capacity, start) = unsafe {
+                let index = Pool::index(pool);
+                let base = Arena::of(first).cast::<u8>().addr() + index * POOL_SIZE;
+                let start = if index == 0 { FIRST_BLOCK_IN_ARENA } else { 0 };
+                assert_eq!(
+                    first.addr(),
+                    base + start,
+                    "the first block starts the pool's data"
+                );
+                ((*pool).capacity as usize, start)
+            };
+            assert_eq!(capacity, (POOL_SIZE - start) / size.next_multiple_of(16));
+            // Only the blocks that start in the first 4 KiB were carved.
+            // SAFETY: as above.
+            let carved = 1 + unsafe { list_len((*pool).free.get()) };
+            assert_eq!(
+                carved,
+                (CARVE_SPAN - start % CARVE_SPAN).div_ceil(size.next_multiple_of(16))
+            );
+            // Allocating the pool's capacity gives consecutive blocks, all in
+            // this pool; one more starts another pool.
+            let mut blocks = vec![first];
+            for i in 1..capacity {
+                let p = alloc(heap, size);
+                assert_eq!(
+                    p.addr(),
+                    first.addr() + i * size.next_multiple_of(16),
+                    "size {size} block {i}"
+                );
+                blocks.push(p);
+            }
+            let next = alloc(heap, size);
+            assert_ne!(
+                Pool::of(next),
+                pool,
+                "a full pool handed out one block too many"
+            );
+            blocks.push(next);
+            for p in blocks {
+                free(heap, p);
+            }
+        }
+    }
+
+    #[test]
+    fn empty_pools_and_arenas_go_back() {
+        let registry = Registry::new();
+        let heap = registry.attach().unwrap();
+        // Three arenas' worth of 512-byte blocks.
+        let per_arena =
+            (POOLS_PER_ARENA - 1) * (POOL_SIZE / 512) + (POOL_SIZE - FIRST_BLOCK_IN_ARENA) / 512;
+        let blocks: Vec<*mut u8> = (0..3 * per_arena).map(|_| alloc(heap, 512)).collect();
+        assert_eq!(registry.counters_snapshot().0, 3);
+        for &p in &blocks {
+            free(heap, p);
+        }
+        // One arena stays as the spare (holding the class's current pool);
+        // the others are unmapped.
+        let (current, reclaimed) = registry.counters_snapshot();
+        assert_eq!((current, reclaimed), (1, 2));
+        // SAFETY: the test thread holds the heap.
+        unsafe { heap.collect() };
+        assert_eq!(
+            registry.counters_snapshot(),
+            (0, 3),
+            "collect gives back the spare too"
+        );
+        assert_eq!(heap.counters.in_use[class_of(512)].get(), 0);
+        assert_eq!(heap.counters.pools[class_of(512)].get(), 0);
+    }
+
+    #[test]
+    fn one_block_again_and_again_stays_on_the_fast_path() {
+        let registry = Registry::new();
+        let heap = registry.attach().unwrap();
+        let first = alloc(heap, 32);
+        free(heap, first);
+        let pool = Pool::of(first);
+        for _ in 0..10_000 {
+            let p = alloc(heap, 32);
+            assert_eq!(Pool::of(p), pool, "the class's current pool must stay");
+            free(heap, p);
+        }
+        assert_eq!(registry.counters_snapshot(), (1, 0), "no arena churn");
+    }
+
+    /// Counts a free list.
+    unsafe fn list_len(mut b: *mut Block) -> usize {
+        let mut n = 0;
+        while !b.is_null() {
+            n += 1;
+            // SAFETY: the caller holds the list.
+            b = unsafe { Block::next(b) };
+        }
+        n
+    }
+}

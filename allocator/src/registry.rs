@@ -90,6 +90,13 @@ impl Registry {
         }
     }
 
+    /// Arenas mapped now and arenas ever unmapped (for unit tests).
+    #[cfg(test)]
+    pub(crate) fn counters_snapshot(&self) -> (usize, usize) {
+        let s = crate::stats::snapshot(self);
+        (s.arenas_current, s.arenas_reclaimed_total)
+    }
+
     /// Every heap made so far, newest first.
     pub(crate) fn heaps(&self) -> impl Iterator<Item = &Heap> {
         let mut next: *const Heap =
