@@ -295,7 +295,7 @@ unsafe fn unmap_arena(heap: &Heap, arena: *mut Arena) {
     crate::arena_map::ARENA_MAP.remove(base);
     // Forget the poison of the arena's blocks: the range may be reused by
     // anyone once unmapped.
-    sanitizer::unpoison(base, ARENA_SIZE);
+    sanitizer::arena_unmapped(base, ARENA_SIZE);
     // SAFETY: no pool of the arena is in use, so nothing refers into it.
     unsafe { os::unmap(base, ARENA_SIZE) };
     heap.registry().counters.arena_unmapped(ARENA_SIZE);

@@ -91,7 +91,7 @@ unsafe impl GlobalAlloc for PyMalloc {
         match (is_small(old_size, align), is_small(new_size, align)) {
             // Same class: the block already fits.
             (true, true) if class_of(old_size) == class_of(new_size) => {
-                sanitizer::resize(ptr, new_size, block_size(class_of(new_size)));
+                sanitizer::resized(ptr, old_size, new_size, block_size(class_of(new_size)));
                 ptr
             }
             (false, false) => {

@@ -204,7 +204,7 @@ impl Heap {
             self.counters.in_use[class].add(1);
             let p = block.cast::<u8>();
             let block_size = pool.block_size as usize;
-            sanitizer::unpoison(p, block_size);
+            sanitizer::block_open(p, block_size);
             debug::on_alloc(p, block_size, !ZERO);
             if ZERO {
                 if zeroed {
@@ -214,7 +214,7 @@ impl Heap {
                     p.write_bytes(0, size);
                 }
             }
-            sanitizer::poison(p.add(size), block_size - size);
+            sanitizer::block_allocated(p, size, block_size, ZERO);
             p
         }
     }
@@ -288,9 +288,9 @@ impl Heap {
                 return remote::free(pool, block);
             }
             let size = (*pool).block_size as usize;
-            sanitizer::on_free(p, size);
+            sanitizer::free_begin(p, size);
             debug::on_free_local(pool, block);
-            sanitizer::poison(p, size);
+            sanitizer::block_freed(p, size);
             let used = (*pool).push_local(block);
             let class = (*pool).class as usize;
             // `class < NUM_CLASSES` for every initialised pool; unchecked, so

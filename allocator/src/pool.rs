@@ -62,10 +62,10 @@ impl Block {
     /// `b` is a free block the caller may read (it holds the list it is on).
     #[inline(always)]
     pub(crate) unsafe fn next(b: *mut Block) -> *mut Block {
-        sanitizer::unpoison(b.cast(), size_of::<usize>());
+        sanitizer::link_open(b.cast());
         // SAFETY: the caller holds the list `b` is on.
         let next = unsafe { (*b).next.get() };
-        sanitizer::poison(b.cast(), size_of::<usize>());
+        sanitizer::link_close(b.cast());
         next
     }
 
@@ -75,10 +75,10 @@ impl Block {
     /// The caller owns `b`, which no other thread reads until it is published.
     #[inline(always)]
     pub(crate) unsafe fn set_next(b: *mut Block, next: *mut Block) {
-        sanitizer::unpoison(b.cast(), size_of::<usize>());
+        sanitizer::link_open(b.cast());
         // SAFETY: the caller owns `b`.
         unsafe { (*b).next.set(next) };
-        sanitizer::poison(b.cast(), size_of::<usize>());
+        sanitizer::link_close(b.cast());
     }
 
     /// Makes never-used memory a free block linked to `next`.
@@ -400,7 +400,7 @@ impl Pool {
             let n = (span_end.min(limit) - start).div_ceil(size);
             let base = Pool::base(this);
             let first = base.add(start).cast::<Block>();
-            sanitizer::poison(first.cast(), n * size);
+            sanitizer::carved(first.cast(), n * size);
             let mut block = first;
             for _ in 1..n {
                 let next = block.byte_add(size);

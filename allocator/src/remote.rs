@@ -64,9 +64,9 @@ pub(crate) unsafe fn free(pool: *mut Pool, block: *mut Block) {
     unsafe {
         let heap = &*(*pool).heap;
         let size = (*pool).block_size as usize;
-        sanitizer::on_free(block.cast(), size);
+        sanitizer::free_begin(block.cast(), size);
         debug::on_free_remote(pool, block);
-        sanitizer::poison(block.cast(), size);
+        sanitizer::block_freed(block.cast(), size);
         if (*pool).shared.remote.push(block) && heap.inbox.deliver(pool) == Delivery::Claimed {
             heap.let_go(Holder::Claimed);
         }
