@@ -31,16 +31,6 @@ pub(crate) struct HeapCounters {
     pub(crate) capacity: [Counter; NUM_CLASSES],
     /// Bytes of the pools assigned to a class (pool 0 of an arena is smaller).
     pub(crate) pool_bytes: Counter,
-    /// Large (system) allocations and frees made by this heap's threads.
-    pub(crate) large: LargeCounters<Counter>,
-}
-
-/// Counts of requests handed to the system allocator.
-pub(crate) struct LargeCounters<C> {
-    pub(crate) allocs: C,
-    pub(crate) frees: C,
-    pub(crate) bytes_allocated: C,
-    pub(crate) bytes_freed: C,
 }
 
 impl HeapCounters {
@@ -52,12 +42,6 @@ impl HeapCounters {
             pools: [const { Counter::new() }; NUM_CLASSES],
             capacity: [const { Counter::new() }; NUM_CLASSES],
             pool_bytes: Counter::new(),
-            large: LargeCounters {
-                allocs: Counter::new(),
-                frees: Counter::new(),
-                bytes_allocated: Counter::new(),
-                bytes_freed: Counter::new(),
-            },
         }
     }
 
@@ -69,12 +53,6 @@ impl HeapCounters {
             pools: core::array::from_fn(|_| Counter::new()),
             capacity: core::array::from_fn(|_| Counter::new()),
             pool_bytes: Counter::new(),
-            large: LargeCounters {
-                allocs: Counter::new(),
-                frees: Counter::new(),
-                bytes_allocated: Counter::new(),
-                bytes_freed: Counter::new(),
-            },
         }
     }
 }
@@ -86,8 +64,6 @@ pub(crate) struct GlobalCounters {
     arenas_allocated_total: AtomicUsize,
     arenas_reclaimed_total: AtomicUsize,
     bytes_mapped: AtomicUsize,
-    /// Large requests from threads that have no heap yet (or any more).
-    pub(crate) large: LargeCounters<AtomicUsize>,
 }
 
 impl GlobalCounters {
@@ -100,12 +76,6 @@ impl GlobalCounters {
             arenas_allocated_total: AtomicUsize::new(0),
             arenas_reclaimed_total: AtomicUsize::new(0),
             bytes_mapped: AtomicUsize::new(0),
-            large: LargeCounters {
-                allocs: AtomicUsize::new(0),
-                frees: AtomicUsize::new(0),
-                bytes_allocated: AtomicUsize::new(0),
-                bytes_freed: AtomicUsize::new(0),
-            },
         }
     }
 
@@ -118,12 +88,6 @@ impl GlobalCounters {
             arenas_allocated_total: AtomicUsize::new(0),
             arenas_reclaimed_total: AtomicUsize::new(0),
             bytes_mapped: AtomicUsize::new(0),
-            large: LargeCounters {
-                allocs: AtomicUsize::new(0),
-                frees: AtomicUsize::new(0),
-                bytes_allocated: AtomicUsize::new(0),
-                bytes_freed: AtomicUsize::new(0),
-            },
         }
     }
 
@@ -195,10 +159,10 @@ pub struct Stats {
     pub arenas_reclaimed_total: usize,
     /// Bytes mapped now: arenas plus heap headers.
     pub bytes_mapped: usize,
-    /// Requests served by the system allocator and not yet freed.
-    pub large_blocks_in_use: usize,
-    /// Bytes in those requests.
-    pub large_bytes_in_use: usize,
+    /// Bytes the system allocator reports in use (glibc's `mallinfo2`;
+    /// 0 where unavailable). Process-wide: pymalloc's large requests and
+    /// every other `malloc` of the process.
+    pub system_bytes_in_use: usize,
     /// Heaps whose thread is alive.
     pub heaps_active: usize,
     /// Heaps whose thread exited, waiting to be adopted.
@@ -235,10 +199,6 @@ pub(crate) fn snapshot(registry: &Registry) -> Stats {
     for (c, class) in s.classes.iter_mut().enumerate() {
         class.block_size = block_size(c);
     }
-    let mut large_allocs = 0usize;
-    let mut large_frees = 0usize;
-    let mut large_bytes = 0usize;
-    let mut large_bytes_freed = 0usize;
     for heap in registry.heaps() {
         match heap.inbox.holder() {
             Holder::Abandoned => s.heaps_abandoned += 1,
@@ -254,18 +214,12 @@ pub(crate) fn snapshot(registry: &Registry) -> Stats {
                 .wrapping_add(c.capacity[i].get().wrapping_sub(in_use));
         }
         s.pool_bytes = s.pool_bytes.wrapping_add(c.pool_bytes.get());
-        large_allocs = large_allocs.wrapping_add(c.large.allocs.get());
-        large_frees = large_frees.wrapping_add(c.large.frees.get());
-        large_bytes = large_bytes.wrapping_add(c.large.bytes_allocated.get());
-        large_bytes_freed = large_bytes_freed.wrapping_add(c.large.bytes_freed.get());
     }
     let g = &registry.counters;
-    large_allocs = large_allocs.wrapping_add(g.large.allocs.load(Ordering::Relaxed));
-    large_frees = large_frees.wrapping_add(g.large.frees.load(Ordering::Relaxed));
-    large_bytes = large_bytes.wrapping_add(g.large.bytes_allocated.load(Ordering::Relaxed));
-    large_bytes_freed = large_bytes_freed.wrapping_add(g.large.bytes_freed.load(Ordering::Relaxed));
-    s.large_blocks_in_use = non_negative(large_allocs.wrapping_sub(large_frees));
-    s.large_bytes_in_use = non_negative(large_bytes.wrapping_sub(large_bytes_freed));
+    #[cfg(not(loom))]
+    {
+        s.system_bytes_in_use = crate::large::system_bytes_in_use().unwrap_or(0);
+    }
     for class in &mut s.classes {
         // Counters read at different moments may disagree for an instant.
         class.blocks_in_use = non_negative(class.blocks_in_use);
@@ -353,15 +307,10 @@ impl fmt::Display for Stats {
             + self.quantization_bytes();
         line(f, "Total", total)?;
         writeln!(f)?;
-        line(
-            f,
-            "# large blocks in use (system)",
-            self.large_blocks_in_use,
-        )?;
-        line(f, "# bytes in large blocks", self.large_bytes_in_use)?;
         line(f, "# heaps active", self.heaps_active)?;
         line(f, "# heaps abandoned", self.heaps_abandoned)?;
-        line(f, "# bytes mapped (arenas + heaps)", self.bytes_mapped)
+        line(f, "# bytes mapped (arenas + heaps)", self.bytes_mapped)?;
+        line(f, "# bytes in use, system malloc", self.system_bytes_in_use)
     }
 }
 
