@@ -1,1 +1,268 @@
-//! `#[derive(Trace)]` for `cyclegc` (arrives with issue 4).
+//! `#[derive(Trace)]` for `cyclegc`, re-exported as `cyclegc::Trace`.
+//!
+//! For a struct or enum it generates an impl of `cyclegc::Trace` that:
+//! - traces every field, except those marked `#[trace(skip)]`;
+//! - sets `MAY_CONTAIN_GC` to the OR of the traced fields' types (so a type
+//!   without any `Gc` inside is untracked). A field whose type mentions the
+//!   type being derived outside a `Gc<..>` or `Weak<..>` (`Option<Box<Self>>`)
+//!   counts as `true`, because asking the compiler would be a cycle;
+//!   `#[trace(tracked)]` on the type forces `true` outright (needed when the
+//!   recursion is hidden, as in mutually recursive types or type aliases);
+//! - bounds every type parameter by `Trace`;
+//! - with `#[trace(finalize)]` on the type, forwards `Trace::finalize` to
+//!   the type's `cyclegc::Finalize` impl and sets `FINALIZE`.
+//!
+//! Unions are rejected: the derive cannot know which field is live.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
+use quote::{format_ident, quote};
+use syn::spanned::Spanned;
+use syn::{Attribute, Data, DeriveInput, Fields, Ident, Type, parse_macro_input, parse_quote};
+
+/// Derives `cyclegc::Trace`; see the crate documentation for the
+/// attributes `#[trace(skip)]`, `#[trace(finalize)]` and
+/// `#[trace(tracked)]`.
+#[proc_macro_derive(Trace, attributes(trace))]
+pub fn derive_trace(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand(input) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+/// Container options.
+#[derive(Default)]
+struct Options {
+    finalize: bool,
+    tracked: bool,
+}
+
+fn container_options(attrs: &[Attribute]) -> syn::Result<Options> {
+    let mut options = Options::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("trace")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("finalize") {
+                options.finalize = true;
+                Ok(())
+            } else if meta.path.is_ident("tracked") {
+                options.tracked = true;
+                Ok(())
+            } else {
+                Err(meta.error("unknown option: expected `finalize` or `tracked` on a type"))
+            }
+        })?;
+    }
+    Ok(options)
+}
+
+/// Whether a field has `#[trace(skip)]`.
+fn skipped(attrs: &[Attribute]) -> syn::Result<bool> {
+    let mut skip = false;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("trace")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("skip") {
+                skip = true;
+                Ok(())
+            } else {
+                Err(meta.error("unknown option: expected `skip` on a field"))
+            }
+        })?;
+    }
+    Ok(skip)
+}
+
+/// Whether `tokens` mention `name` or `Self` anywhere.
+fn mentions(tokens: TokenStream2, name: &Ident) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(ident) => ident == *name || ident == "Self",
+        TokenTree::Group(group) => mentions(group.stream(), name),
+        _ => false,
+    })
+}
+
+/// Whether asking for `ty`'s `MAY_CONTAIN_GC` could need the derived type's
+/// own constant (a cycle the compiler rejects): it mentions the type, other
+/// than inside the arguments of `Gc<..>` or `Weak<..>`, whose constants do
+/// not depend on their argument. Unknown shapes count as recursive when
+/// they mention the type at all; that is always safe (merely conservative).
+fn recursive(ty: &Type, name: &Ident) -> bool {
+    match ty {
+        Type::Path(path) => {
+            if let Some(qself) = &path.qself
+                && recursive(&qself.ty, name)
+            {
+                return true;
+            }
+            path.path.segments.iter().any(|seg| {
+                if seg.ident == *name || seg.ident == "Self" {
+                    return true;
+                }
+                if seg.ident == "Gc" || seg.ident == "Weak" {
+                    return false;
+                }
+                match &seg.arguments {
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().any(|arg| match arg {
+                            syn::GenericArgument::Type(t) => recursive(t, name),
+                            other => mentions(quote!(#other), name),
+                        })
+                    }
+                    syn::PathArguments::Parenthesized(args) => mentions(quote!(#args), name),
+                    syn::PathArguments::None => false,
+                }
+            })
+        }
+        Type::Array(a) => recursive(&a.elem, name),
+        Type::Slice(s) => recursive(&s.elem, name),
+        Type::Paren(p) => recursive(&p.elem, name),
+        Type::Group(g) => recursive(&g.elem, name),
+        Type::Tuple(t) => t.elems.iter().any(|e| recursive(e, name)),
+        other => mentions(quote!(#other), name),
+    }
+}
+
+/// One traced field: the variable its pattern binds, and its type.
+struct Field {
+    binding: Ident,
+    ty: Type,
+}
+
+/// The traced fields of one struct or variant, plus the pattern that binds
+/// them (`{ a: __f0, .. }` or `(__f0, _, ..)`).
+fn fields(fields: &Fields) -> syn::Result<(Vec<Field>, TokenStream2)> {
+    let mut traced = Vec::new();
+    let mut pattern = Vec::new();
+    for (index, field) in fields.iter().enumerate() {
+        let skip = skipped(&field.attrs)?;
+        let binding = format_ident!("__field{}", index, span = Span::mixed_site());
+        let member = match &field.ident {
+            Some(ident) => quote!(#ident),
+            None => {
+                let index = syn::Index::from(index);
+                quote!(#index)
+            }
+        };
+        if skip {
+            if field.ident.is_none() {
+                pattern.push(quote!(_));
+            }
+        } else {
+            pattern.push(match field.ident {
+                Some(_) => quote!(#member: #binding),
+                None => quote!(#binding),
+            });
+            traced.push(Field {
+                binding,
+                ty: field.ty.clone(),
+            });
+        }
+    }
+    let pattern = match fields {
+        Fields::Named(_) => quote!({ #(#pattern,)* .. }),
+        Fields::Unnamed(_) => quote!(( #(#pattern,)* .. )),
+        Fields::Unit => quote!(),
+    };
+    Ok((traced, pattern))
+}
+
+fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
+    let options = container_options(&input.attrs)?;
+    let name = input.ident.clone();
+    let tracer = Ident::new("__tracer", Span::mixed_site());
+
+    let mut all_fields: Vec<Field> = Vec::new();
+    let body = match &input.data {
+        Data::Struct(data) => {
+            let (traced, pattern) = fields(&data.fields)?;
+            let calls = traced.iter().map(|f| {
+                let b = &f.binding;
+                quote!(::cyclegc::Trace::trace(#b, #tracer);)
+            });
+            let body = quote! {
+                let #name #pattern = self;
+                #(#calls)*
+            };
+            all_fields.extend(traced);
+            body
+        }
+        Data::Enum(data) => {
+            let mut arms = Vec::new();
+            for variant in &data.variants {
+                let (traced, pattern) = fields(&variant.fields)?;
+                let ident = &variant.ident;
+                let calls = traced.iter().map(|f| {
+                    let b = &f.binding;
+                    quote!(::cyclegc::Trace::trace(#b, #tracer);)
+                });
+                arms.push(quote!(#name::#ident #pattern => { #(#calls)* }));
+                all_fields.extend(traced);
+            }
+            quote! {
+                match self {
+                    #(#arms)*
+                    #[allow(unreachable_patterns)]
+                    _ => {}
+                }
+            }
+        }
+        Data::Union(data) => {
+            return Err(syn::Error::new(
+                data.union_token.span(),
+                "#[derive(Trace)] cannot be used on unions: implement Trace by hand",
+            ));
+        }
+    };
+
+    let may_contain = if options.tracked {
+        quote!(true)
+    } else {
+        let terms = all_fields.iter().map(|f| {
+            let ty = &f.ty;
+            if recursive(ty, &name) {
+                quote!(true)
+            } else {
+                quote!(<#ty as ::cyclegc::Trace>::MAY_CONTAIN_GC)
+            }
+        });
+        quote!(false #(|| #terms)*)
+    };
+
+    let finalize = if options.finalize {
+        quote! {
+            const FINALIZE: bool = true;
+            fn finalize(&self) {
+                <Self as ::cyclegc::Finalize>::finalize(self)
+            }
+        }
+    } else {
+        quote!()
+    };
+
+    let params: Vec<Ident> = input
+        .generics
+        .type_params()
+        .map(|p| p.ident.clone())
+        .collect();
+    let where_clause = input.generics.make_where_clause();
+    for param in &params {
+        where_clause
+            .predicates
+            .push(parse_quote!(#param: ::cyclegc::Trace));
+    }
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_generics ::cyclegc::Trace for #name #ty_generics #where_clause {
+            const MAY_CONTAIN_GC: bool = #may_contain;
+            #finalize
+            #[inline]
+            #[allow(unused_variables)]
+            fn trace(&self, #tracer: &mut ::cyclegc::Tracer<'_>) {
+                #body
+            }
+        }
+    })
+}

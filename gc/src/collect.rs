@@ -1,0 +1,719 @@
+//! One collection: CPython's trial deletion over the candidate generations,
+//! PEP 442 finalization with a resurrection check, then dropping the values
+//! of the garbage and freeing the boxes.
+//!
+//! The steps, as in CPython's `gc_collect_main`:
+//! 1. Move generations `0..=g` into the collector's `young` list.
+//! 2. and 3. `count_refs`, CPython's `update_refs` and `subtract_refs` fused
+//!    into one pass (the collection is bound by memory bandwidth, so passes
+//!    are what cost): on reaching a candidate, set its `gc_refs` to its
+//!    strong count minus the edges already seen into it, set `COLLECTING`,
+//!    pin it (one extra strong count, so that no user code run later in the
+//!    collection can free it), then trace it: an edge to a candidate already
+//!    reached takes one from its `gc_refs`, an edge to one not reached yet
+//!    adds one to its count of edges seen. Candidates are recognised by
+//!    their generation bits (see `list.rs`). What is left in `gc_refs`
+//!    counts references from outside (the stack, older generations,
+//!    untracked containers).
+//! 4. `move_unreachable`: scan `young`; an object with `gc_refs > 0` is
+//!    reachable, and so is everything it references (they are moved back
+//!    from the tentatively unreachable list to the tail of `young`, which is
+//!    how the scan serves as its own work list: no recursion, no allocation).
+//!    Reachable objects are unpinned and move up a generation.
+//! 5. Run the finalizers of the unreachable objects (once each), then, if
+//!    any ran, repeat steps 2-4 on the unreachable set alone: objects a
+//!    finalizer made reachable again (resurrected) survive.
+//! 6. Trace the garbage once more and check it against the counts
+//!    ([`verify_and_mark`]); if that holds, mark every garbage value
+//!    `DROPPED`, drop them all, then unpin and free the boxes. A box that
+//!    still has handles after its value was dropped (a `Drop` stashed one,
+//!    or a `Trace` impl hid one) is kept until those handles go; it reports
+//!    `None` from `Gc::try_deref`.
+//!
+//! # Invariants
+//! - A box is pinned by the collector iff its `COLLECTING` flag is set.
+//!   Before the first pass reaches a candidate it is not pinned: user code
+//!   (a `Trace` impl) may release it, which simply unlinks it; the pass
+//!   only ever holds a pointer to the (pinned) box it is tracing.
+//! - Every candidate is in exactly one of the collector's lists (`young`,
+//!   `unreachable`, `garbage`) until it is unpinned; user code never links
+//!   or unlinks a pinned box, so these lists only change here.
+//! - If a `Trace` impl panics, [`Run`]'s destructor puts every candidate back
+//!   into a generation, unpinned, and the panic propagates; values are never
+//!   dropped on that path. Panics from finalizers, drops and callbacks are
+//!   caught, the collection completes, and the first one is re-raised.
+//! - If tracing proves a count would go below zero, or the final check
+//!   finds the garbage's edges do not match its counts, some `Trace` impl
+//!   is wrong; the collection is abandoned the same way (nothing is
+//!   dropped) and counted in `GenerationStats::trace_errors`.
+//! - During the final check, an object with exactly two handles holds the
+//!   address of the first one reported into it in its `prev` link; the
+//!   links are restored before any list operation, on every path.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::time::{Duration, Instant};
+
+use crate::collector::State;
+use crate::gc::{self, DROPPED, ONE, drain_release_queue, header_of_links, value_of_links};
+use crate::hooks::{self, CollectionInfo, Phase};
+use crate::list::{
+    self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, FINALIZED, Links, OUTSIDE, PERSISTENT, REFS_SHIFT,
+    UNREACHABLE,
+};
+use crate::trace::{Mode, Tracer};
+
+type Panic = Option<Box<dyn Any + Send>>;
+
+/// Largest `gc_refs` the word can hold (far above any real count).
+const MAX_REFS: usize = usize::MAX >> REFS_SHIFT;
+
+/// Collects generations `0..=generation`; returns the number of objects
+/// found unreachable. Returns 0 at once if a collection is running.
+pub(crate) fn collect(st: &State, generation: usize) -> usize {
+    if st.collecting.get() {
+        return 0;
+    }
+    st.init();
+    st.set_collecting(true);
+    let started = Instant::now();
+    let target = if generation < 2 { generation + 1 } else { 2 };
+    let mut panic: Panic = None;
+    let info = |phase, candidates, collected, uncollectable, duration| CollectionInfo {
+        phase,
+        generation,
+        candidates,
+        collected,
+        uncollectable,
+        duration,
+    };
+    // Counting the candidates up front costs a walk: only for observers.
+    let announced = if st.debug.get() || st.callback_count.get() > 0 {
+        (0..=generation).map(|g| st.len(g)).sum()
+    } else {
+        0
+    };
+    hooks::report(
+        st,
+        info(Phase::Start, announced, 0, 0, Duration::ZERO),
+        &mut panic,
+    );
+
+    // CPython's bookkeeping: this collection counts towards the next
+    // generation's threshold, and resets the counts it covers.
+    if generation < 2 {
+        st.counts[generation + 1].set(st.counts[generation + 1].get() + 1);
+    }
+    for count in &st.counts[..=generation] {
+        count.set(0);
+    }
+
+    let mut run = Run {
+        st,
+        generation,
+        target,
+        armed: true,
+    };
+    // SAFETY: single-threaded access to this thread's lists; every pointer
+    // followed below is a sentinel in `st` or a box in one of its lists.
+    let outcome = unsafe { run.collect(&mut panic) };
+    let Outcome {
+        candidates,
+        collected,
+        uncollectable,
+        survivors,
+    } = outcome;
+
+    // Releases queued meanwhile (or left by an earlier panic) run now. A
+    // panicking `Drop` or finalizer among them must not skip the
+    // bookkeeping below: `collecting` would stay set for good.
+    while let Err(payload) = catch_unwind(AssertUnwindSafe(|| drain_release_queue(st))) {
+        panic.get_or_insert(payload);
+    }
+    if generation == 1 {
+        st.long_lived_pending
+            .set(st.long_lived_pending.get() + survivors);
+    } else if generation == 2 {
+        st.long_lived_pending.set(0);
+        st.long_lived_total.set(survivors);
+    }
+    let mut stats = st.stats[generation].get();
+    stats.collections += 1;
+    stats.collected += collected;
+    stats.uncollectable += uncollectable;
+    st.stats[generation].set(stats);
+    let stop = info(
+        Phase::Stop,
+        candidates,
+        collected,
+        uncollectable,
+        started.elapsed(),
+    );
+    hooks::report(st, stop, &mut panic);
+    st.set_collecting(false);
+    st.settle_after_collection();
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
+    collected
+}
+
+/// The figures of one collection.
+#[derive(Default)]
+struct Outcome {
+    /// Objects examined.
+    candidates: usize,
+    /// Objects found unreachable (values dropped).
+    collected: usize,
+    /// Of those, boxes kept alive by handles that survived the drop.
+    uncollectable: usize,
+    /// Objects kept (they moved to the next generation).
+    survivors: usize,
+}
+
+/// One collection in progress; dropping it while `armed` (a `Trace` impl
+/// panicked) returns every candidate to a generation.
+struct Run<'a> {
+    st: &'a State,
+    generation: usize,
+    target: usize,
+    armed: bool,
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            // SAFETY: the lists are consistent at every point a `Trace` impl
+            // can panic (list edits happen between trace calls, and the
+            // `prev` links the final check borrows are restored by its own
+            // guard before this runs).
+            unsafe { self.restore() };
+            self.st.set_collecting(false);
+            self.st.settle_after_collection();
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Steps 1-6.
+    ///
+    /// # Safety
+    /// The collector's scratch lists must be empty and `collecting` set.
+    unsafe fn collect(&mut self, panic: &mut Panic) -> Outcome {
+        let st = self.st;
+        let young: *const Links = &st.young;
+        let unreachable: *const Links = &st.unreachable;
+        let garbage: *const Links = &st.garbage;
+        // SAFETY: see the function contract and module invariants.
+        unsafe {
+            for generation in 0..=self.generation {
+                list::splice_back(&st.gens[generation], young);
+            }
+            let (candidates, consistent) = count_refs(young, self.generation);
+            if !consistent {
+                return Outcome {
+                    candidates,
+                    ..self.abandon(0)
+                };
+            }
+            let mut survivors = self.move_unreachable(young, unreachable);
+            list::splice_back(young, &st.gens[self.target]);
+
+            if !list::is_empty(unreachable) {
+                if finalize(unreachable, panic) {
+                    // PEP 442: finalizers may have resurrected objects; only
+                    // what is still unreachable from outside is garbage.
+                    reset_refs(unreachable);
+                    if !subtract_refs(unreachable) {
+                        return Outcome {
+                            candidates,
+                            ..self.abandon(survivors)
+                        };
+                    }
+                    survivors += self.move_unreachable(unreachable, garbage);
+                    list::splice_back(unreachable, &st.gens[self.target]);
+                } else {
+                    list::splice_back(unreachable, garbage);
+                }
+            }
+            if !list::is_empty(garbage) && !verify_and_mark(garbage) {
+                return Outcome {
+                    candidates,
+                    ..self.abandon(survivors)
+                };
+            }
+            // No `Trace` impl runs from here on.
+            self.armed = false;
+            let (collected, uncollectable) = self.drop_garbage(garbage, panic);
+            Outcome {
+                candidates,
+                collected,
+                uncollectable,
+                survivors,
+            }
+        }
+    }
+
+    /// A `Trace` impl reported edges that do not match the counts: keep
+    /// everything. `survivors` is the number of objects already kept; the
+    /// ones restored here add to it (for the 25% rule they are as
+    /// long-lived as any other survivor).
+    unsafe fn abandon(&mut self, survivors: usize) -> Outcome {
+        let st = self.st;
+        let mut stats = st.stats[self.generation].get();
+        stats.trace_errors += 1;
+        st.stats[self.generation].set(stats);
+        if st.debug.get() {
+            eprintln!(
+                "cyclegc: a Trace impl reported references that do not match the objects' \
+                 counts (more than an object has, a handle twice, or different edges from one \
+                 pass to the next); collection of generation {} abandoned",
+                self.generation
+            );
+        }
+        // SAFETY: forwarded from `collect`.
+        let kept = unsafe { self.restore() };
+        self.armed = false;
+        Outcome {
+            survivors: survivors + kept,
+            ..Outcome::default()
+        }
+    }
+
+    /// Unpins every candidate still held, clears its scratch state and
+    /// moves it to the target generation. Boxes whose count drops to zero
+    /// are queued for release (no user code runs here; it may be called
+    /// while unwinding). Returns the number of boxes moved.
+    unsafe fn restore(&self) -> usize {
+        let st = self.st;
+        let mut kept = 0;
+        for head in [&st.young, &st.unreachable, &st.garbage] {
+            let head: *const Links = head;
+            // SAFETY: the collector's lists are consistent rings of live
+            // boxes; pinned boxes are alive.
+            unsafe {
+                if list::is_empty(head) {
+                    continue;
+                }
+                let mut cur = (*head).next.get();
+                while cur != head {
+                    let next = (*cur).next.get();
+                    let word = (*cur).word.get();
+                    (*cur).word.set((word & FINALIZED) | self.target);
+                    if word & COLLECTING != 0 && !unpin(cur) {
+                        st.unlink_dying(cur);
+                        st.queue_release(cur);
+                    } else {
+                        kept += 1;
+                    }
+                    cur = next;
+                }
+                list::splice_back(head, &st.gens[self.target]);
+            }
+        }
+        kept
+    }
+
+    /// CPython's `move_unreachable`: splits `young` into the reachable
+    /// (kept in `young`, unpinned, relabelled to the target generation) and
+    /// the unreachable (moved to `unreachable`, still pinned). Returns the
+    /// number of reachable objects kept.
+    unsafe fn move_unreachable(&self, young: *const Links, unreachable: *const Links) -> usize {
+        let st = self.st;
+        let mut tracer = Tracer::new(Mode::Reachable(young));
+        let mut kept = 0;
+        // SAFETY: `young` is a consistent ring of pinned live boxes; the
+        // tracer only moves boxes from `unreachable` to the tail of `young`,
+        // so `cur.next` read after tracing `cur` is still valid.
+        unsafe {
+            let mut cur = (*young).next.get();
+            while cur != young {
+                let l = &*cur;
+                if l.refs() > 0 {
+                    ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+                    let next = l.next.get();
+                    l.word.set((l.word.get() & FINALIZED) | self.target);
+                    if unpin(cur) {
+                        kept += 1;
+                    } else {
+                        // User code dropped every handle during the
+                        // collection; release it once the collection is done.
+                        st.unlink_dying(cur);
+                        st.queue_release(cur);
+                    }
+                    cur = next;
+                } else {
+                    let next = l.next.get();
+                    list::move_back(unreachable, cur);
+                    // `gc_refs` (zero) is not needed any more: it takes the
+                    // handle count for the final check before dropping
+                    // (`verify_and_mark`), which saves that check a pass.
+                    // Revived objects have it cleared by the tracer.
+                    let handles = ((*header_of_links(cur)).strong.get() / ONE - 1).min(EXPECT_MAX);
+                    l.word.set(
+                        l.word.get()
+                            | UNREACHABLE
+                            | (handles << REFS_SHIFT)
+                            | (handles << EXPECT_SHIFT),
+                    );
+                    cur = next;
+                }
+            }
+        }
+        kept
+    }
+
+    /// Step 6: drop every garbage value (already marked by
+    /// [`verify_and_mark`]), then free the boxes. Returns (collected,
+    /// uncollectable).
+    unsafe fn drop_garbage(&self, garbage: *const Links, panic: &mut Panic) -> (usize, usize) {
+        let st = self.st;
+        let mut collected = 0;
+        let mut uncollectable = 0;
+        // SAFETY: `garbage` is a ring of pinned live boxes with intact
+        // values; user code run by the drops cannot unlink pinned boxes.
+        unsafe {
+            if list::is_empty(garbage) {
+                return (0, 0);
+            }
+            // `verify_and_mark` has marked them all.
+            let mut cur = (*garbage).next.get();
+            while cur != garbage {
+                collected += 1;
+                let drop_value = (*(*cur).vtable).drop_value;
+                let value = value_of_links(cur);
+                // Each value is dropped exactly once, here; DROPPED keeps
+                // every other path away from it.
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop_value(value))) {
+                    panic.get_or_insert(payload);
+                }
+                cur = (*cur).next.get();
+            }
+            while !list::is_empty(garbage) {
+                let cur = (*garbage).next.get();
+                // `unlink_dying` and the clearing of the scratch state in
+                // one store to the word (a byte store followed by a wider
+                // load of the same word stalls store forwarding).
+                list::remove(cur);
+                st.counts[0].set(st.counts[0].get().saturating_sub(1));
+                (*cur).word.set(((*cur).word.get() & FINALIZED) | OUTSIDE);
+                let type_name = (*(*cur).vtable).type_name;
+                if !gc::unpin_dropped(cur) {
+                    uncollectable += 1;
+                    if st.debug.get() {
+                        eprintln!(
+                            "cyclegc: uncollectable {}: handles survived the drop of its value",
+                            type_name()
+                        );
+                    }
+                }
+            }
+        }
+        (collected, uncollectable)
+    }
+}
+
+/// Steps 2 and 3 fused (see the module documentation); returns the number
+/// of candidates and whether every count stayed at or above zero.
+///
+/// # Safety
+/// `head` must be a consistent ring of live tracked boxes whose generation
+/// bits are at most `generation`, with zero scratch state, and every other
+/// box must say a generation above `generation` or be `NEWBORN`.
+unsafe fn count_refs(head: *const Links, generation: usize) -> (usize, bool) {
+    let mut tracer = Tracer::new(Mode::Count(generation));
+    let mut candidates = 0;
+    // SAFETY: forwarded from the caller. `cur` is pinned before its trace
+    // runs, so it stays linked and `cur.next` is valid afterwards even if
+    // the trace released other (not yet pinned) candidates.
+    unsafe {
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let l = &*cur;
+            let header = &*header_of_links(cur);
+            let word = l.word.get();
+            let strong = header.strong.get();
+            let seen = word >> REFS_SHIFT;
+            let count = strong / ONE;
+            if seen > count {
+                tracer.overcount = true;
+            }
+            let refs = count.saturating_sub(seen).min(MAX_REFS);
+            l.word
+                .set((word & FINALIZED) | generation | COLLECTING | (refs << REFS_SHIFT));
+            header.strong.set(strong + ONE);
+            candidates += 1;
+            ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+            cur = l.next.get();
+        }
+    }
+    (candidates, !tracer.overcount)
+}
+
+/// Step 2 again for the resurrection check: the objects are already pinned,
+/// so `gc_refs` is the strong count minus the pin.
+///
+/// # Safety
+/// `head` must be a consistent ring of pinned live boxes.
+unsafe fn reset_refs(head: *const Links) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let l = &*cur;
+            let strong = (*header_of_links(cur)).strong.get();
+            let refs = (strong / ONE - 1).min(MAX_REFS);
+            l.word
+                .set((l.word.get() & PERSISTENT) | COLLECTING | (refs << REFS_SHIFT));
+            cur = l.next.get();
+        }
+    }
+}
+
+/// Step 3; returns false if some count would have gone below zero.
+///
+/// # Safety
+/// `head` must be a consistent ring of pinned live boxes.
+unsafe fn subtract_refs(head: *const Links) -> bool {
+    let mut tracer = Tracer::new(Mode::Subtract);
+    // SAFETY: forwarded from the caller; subtracting never moves boxes.
+    unsafe {
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let l = &*cur;
+            ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+            cur = l.next.get();
+        }
+    }
+    !tracer.overcount
+}
+
+/// The last check before any value is dropped, and the first step of
+/// dropping: every garbage object's handles must be exactly the edges that
+/// tracing the garbage reports into it now, with no handle reported twice
+/// and no handle made or dropped meanwhile. If that holds, every garbage
+/// object is marked `DROPPED` (all of them before any value is dropped, so
+/// that a drop that reaches another garbage object through a handle sees
+/// it as gone, a panic or `None` from `try_deref`, instead of reading a
+/// dropped value) and it returns true. No user code runs between its last
+/// trace and the drops.
+///
+/// Trial deletion alone trusts every `Trace` impl: a handle traced twice,
+/// or traces that differ between passes or that clone or drop handles, can
+/// make an object look unreachable while a handle outside the garbage still
+/// refers to it, and a `&T` borrowed through that handle and held across
+/// the collection would dangle once the value is dropped. This check
+/// catches those (the collection is then abandoned: a leak and a trace
+/// error, never a drop). What it cannot catch is an impl reporting a handle
+/// it does not own (one in a thread-local, or inside an object outside the
+/// garbage), nor one that moves a handle between two reports of it: such
+/// reports look like distinct owned handles.
+///
+/// The cost is one more trace of the garbage only (live objects are never
+/// looked at); the walk after it replaces the marking walk. Finding a
+/// handle reported twice needs the addresses of the handles reported into
+/// each object with two or more handles: for an object with exactly two (a
+/// doubly linked list, a parent pointer), the first address waits in its
+/// `prev` link, which only this collector reads and which is restored
+/// afterwards (by a guard, if a `Trace` panics); only those reported into
+/// objects with three or more go to a vector that is sorted.
+///
+/// # Safety
+/// `head` must be a consistent ring of pinned live boxes with intact
+/// values, the only `COLLECTING` boxes, each moved there by
+/// `move_unreachable` (which set up its word; a handle made or dropped
+/// since then fails the check).
+unsafe fn verify_and_mark(head: *const Links) -> bool {
+    /// Restores the `prev` links of the ring (`Mode::Verify` parks
+    /// addresses there) if a `Trace` impl panics.
+    struct RepairPrev(*const Links, bool);
+    impl Drop for RepairPrev {
+        fn drop(&mut self) {
+            if self.1 {
+                // SAFETY: the ring's `next` links are intact.
+                unsafe { repair_prev(self.0) };
+            }
+        }
+    }
+    let mut many = Vec::new();
+    // SAFETY: forwarded from the caller; tracing never moves boxes, and a
+    // box that user code could release is pinned, hence never unlinked, so
+    // nothing but this function reads the `prev` links it borrows. Each
+    // box's word holds its handle count twice (see `EXPECT_SHIFT`), set when
+    // `move_unreachable` moved it here.
+    unsafe {
+        let mut guard = RepairPrev(head, true);
+        let mut tracer = Tracer::new(Mode::Verify(&mut many));
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let l = &*cur;
+            ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+            cur = l.next.get();
+        }
+        let mut ok = !tracer.overcount;
+        if ok && many.len() > 1 {
+            many.sort_unstable();
+            ok = many.windows(2).all(|w| w[0] != w[1]);
+        }
+        // One walk: restore `prev`, check the counts, mark.
+        guard.1 = false;
+        let mut failed = head;
+        let mut prev = head;
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let l = &*cur;
+            l.prev.set(prev);
+            if ok {
+                let word = l.word.get();
+                let header = &*header_of_links(cur);
+                let strong = header.strong.get();
+                if (word >> REFS_SHIFT) & EXPECT_MAX != 0
+                    || word >> EXPECT_SHIFT != strong / ONE - 1
+                {
+                    ok = false;
+                    failed = cur;
+                } else {
+                    header.strong.set(strong | DROPPED);
+                }
+            }
+            prev = cur;
+            cur = l.next.get();
+        }
+        if !ok {
+            // Take the marks back; no code has seen them.
+            let mut cur = (*head).next.get();
+            while cur != failed {
+                let header = &*header_of_links(cur);
+                header.strong.set(header.strong.get() & !DROPPED);
+                cur = (*cur).next.get();
+            }
+        }
+        ok
+    }
+}
+
+/// Relinks every `prev` of the ring `head` from its `next` links.
+///
+/// # Safety
+/// `head` must be a live sentinel whose ring of `next` links is intact.
+unsafe fn repair_prev(head: *const Links) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut prev = head;
+        let mut cur = (*head).next.get();
+        while cur != head {
+            (*cur).prev.set(prev);
+            prev = cur;
+            cur = (*cur).next.get();
+        }
+    }
+}
+
+/// Step 5: runs each finalizer not yet run; returns whether any ran.
+///
+/// # Safety
+/// `head` must be a consistent ring of pinned live boxes with intact values.
+unsafe fn finalize(head: *const Links, panic: &mut Panic) -> bool {
+    let mut ran = false;
+    // SAFETY: forwarded from the caller; finalizers cannot unlink pinned
+    // boxes, so the ring is stable while they run.
+    unsafe {
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let l = &*cur;
+            if let Some(finalize) = (*l.vtable).finalize
+                && l.word.get() & FINALIZED == 0
+            {
+                l.word.set(l.word.get() | FINALIZED);
+                ran = true;
+                let value = value_of_links(cur);
+                // The value is intact and the box pinned.
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| finalize(value))) {
+                    panic.get_or_insert(payload);
+                }
+            }
+            cur = l.next.get();
+        }
+    }
+    ran
+}
+
+/// Removes the collector's pin; returns whether handles remain.
+///
+/// # Safety
+/// `links` must be a pinned live box.
+unsafe fn unpin(links: *const Links) -> bool {
+    // SAFETY: forwarded from the caller.
+    let header = unsafe { &*header_of_links(links) };
+    let strong = header.strong.get() - ONE;
+    header.strong.set(strong);
+    strong >= ONE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::state;
+    use crate::{Gc, Trace, Tracer};
+    use std::cell::RefCell;
+
+    struct Node {
+        edges: RefCell<Vec<Gc<Node>>>,
+    }
+
+    impl Trace for Node {
+        fn trace(&self, tracer: &mut Tracer<'_>) {
+            self.edges.trace(tracer);
+        }
+    }
+
+    fn node() -> Gc<Node> {
+        Gc::new(Node {
+            edges: RefCell::new(Vec::new()),
+        })
+    }
+
+    #[test]
+    fn scratch_lists_are_empty_and_pins_released_after_collection() {
+        let st = state();
+        let a = node();
+        let b = node();
+        a.edges.borrow_mut().push(b.clone());
+        b.edges.borrow_mut().push(a.clone());
+        let c = node();
+        c.edges.borrow_mut().push(c.clone());
+        drop(c);
+        assert_eq!(collect(st, 2), 1);
+        // SAFETY: the sentinels live in the thread's state.
+        unsafe {
+            assert!(list::is_empty(&st.young));
+            assert!(list::is_empty(&st.unreachable));
+            assert!(list::is_empty(&st.garbage));
+        }
+        assert_eq!((Gc::strong_count(&a), Gc::strong_count(&b)), (2, 2));
+        // SAFETY: `a` is live and tracked.
+        let word = unsafe { (*a.links().unwrap()).word.get() };
+        assert_eq!(word & !PERSISTENT, 0, "scratch bits cleared");
+        assert_eq!(word & list::GEN_MASK, 2);
+        a.edges.borrow_mut().clear();
+    }
+
+    #[test]
+    fn generations_move_up_and_lists_stay_consistent() {
+        let st = state();
+        collect(st, 2);
+        let before: Vec<usize> = (0..4).map(|g| st.len(g)).collect();
+        let keep: Vec<Gc<Node>> = (0..5).map(|_| node()).collect();
+        assert_eq!(st.len(0), before[0] + 5);
+        collect(st, 0);
+        assert_eq!(st.len(0), 0);
+        assert_eq!(st.len(1), before[1] + before[0] + 5);
+        for k in &keep {
+            // SAFETY: `k` is live and tracked.
+            let word = unsafe { (*k.links().unwrap()).word.get() };
+            assert_eq!(word & list::GEN_MASK, 1);
+        }
+        drop(keep);
+        assert_eq!(st.len(1), before[1] + before[0]);
+    }
+}

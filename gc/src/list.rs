@@ -1,0 +1,316 @@
+//! The intrusive, circular, doubly linked lists that hold tracked boxes: the
+//! three generations, the permanent (frozen) generation, and the collector's
+//! scratch lists during one collection.
+//!
+//! Every tracked box starts with a [`Links`] record (see `gc.rs` for the whole
+//! box layout); a list is a sentinel `Links` (with a null vtable) whose `next`
+//! and `prev` point into the ring. Moving an object between lists, or a whole
+//! list onto the end of another, is O(1) and allocates nothing, which is what
+//! lets a collection run without allocating per object.
+//!
+//! # Invariants
+//! - A box is in exactly one list iff its `prev` is non-null. A box that is
+//!   not in a list (under construction, queued for release, or dropped by
+//!   the collector and kept alive only by stray handles) has a null `prev`;
+//!   its `next` is then free for the release queue to use.
+//! - Sentinels live in the thread-local collector state, whose storage lasts
+//!   as long as the thread, so pointers to them never dangle. A sentinel whose
+//!   `next` is null has not been initialised yet and is treated as empty.
+//! - Only the owning thread touches a list (every type here is `!Send`).
+//! - The `word` field mixes persistent state (generation, `FINALIZED`) with
+//!   the per-collection scratch state (`NEWBORN`, `COLLECTING`,
+//!   `UNREACHABLE`, and the trial-deletion count `gc_refs`), all zero
+//!   outside a collection.
+//! - A box's generation bits are 0, 1 or 2 exactly when it is in that
+//!   generation's list (or, during a collection, in the collector's lists as
+//!   a candidate); every other box says [`OUTSIDE`]. The first pass of a
+//!   collection relies on this to recognise candidates without a pass of
+//!   its own.
+
+use std::cell::Cell;
+use std::ptr;
+
+use crate::gc::VTable;
+
+/// Mask of the generation number in [`Links::word`]: 0, 1, 2, or
+/// [`OUTSIDE`].
+pub(crate) const GEN_MASK: usize = 0b11;
+/// The "generation" of frozen boxes (the permanent generation) and of boxes
+/// in no generation list at all (not yet linked, queued for release, or
+/// dropped by the collector). Never a candidate of any collection.
+pub(crate) const OUTSIDE: usize = 3;
+/// Set on boxes linked into generation 0 while a collection runs (user code
+/// created or resurrected them): they are not candidates of that
+/// collection even though their generation is 0. Cleared when it ends.
+pub(crate) const NEWBORN: usize = 1 << 2;
+/// Set while the box is a candidate of the running collection and has been
+/// reached by its first pass. A box with this flag also holds one extra
+/// strong count (the collector's pin), so it cannot be freed while the
+/// collector looks at it.
+pub(crate) const COLLECTING: usize = 1 << 3;
+/// Set while the box sits in the tentatively-unreachable list.
+pub(crate) const UNREACHABLE: usize = 1 << 4;
+/// While a box sits in the unreachable or garbage list, and through the
+/// final check of the garbage (`collect.rs`, `verify_and_mark`), the word's
+/// count above [`REFS_SHIFT`] (`gc_refs`, zero for those boxes) is split:
+/// its bits below `EXPECT_SHIFT` count down the edges still expected into
+/// the box, and the bits from `EXPECT_SHIFT` up hold the number of handles
+/// the box had when it was found unreachable.
+pub(crate) const EXPECT_SHIFT: u32 = 35;
+/// The largest handle count the final check can hold; a box with more
+/// fails the check (its garbage is kept, never dropped unchecked).
+pub(crate) const EXPECT_MAX: usize = (1 << (EXPECT_SHIFT - REFS_SHIFT)) - 1;
+/// Set once the box's finalizer has run (PEP 442: at most once per object).
+pub(crate) const FINALIZED: usize = 1 << 5;
+/// `gc_refs` (the trial-deletion count) lives above this shift. Outside a
+/// collection it is zero.
+pub(crate) const REFS_SHIFT: u32 = 6;
+/// One unit of `gc_refs`.
+pub(crate) const REFS_ONE: usize = 1 << REFS_SHIFT;
+/// The bits that survive a collection (everything but the scratch state).
+pub(crate) const PERSISTENT: usize = GEN_MASK | FINALIZED;
+
+/// The collector's part of a tracked box's header, placed just before the
+/// reference-count [`Header`](crate::gc::Header). Also used as a sentinel.
+#[repr(C)]
+pub(crate) struct Links {
+    /// Next box in the ring (or in the release queue, when not in a list).
+    pub(crate) next: Cell<*const Links>,
+    /// Previous box in the ring; null when the box is in no list.
+    pub(crate) prev: Cell<*const Links>,
+    /// How to trace, finalize, drop and free the value; null for sentinels.
+    pub(crate) vtable: *const VTable,
+    /// Generation, flags and `gc_refs`; see the constants above.
+    pub(crate) word: Cell<usize>,
+}
+
+impl Links {
+    /// A sentinel that has not been linked to itself yet (reads as empty).
+    pub(crate) const fn sentinel() -> Links {
+        Links {
+            next: Cell::new(ptr::null()),
+            prev: Cell::new(ptr::null()),
+            vtable: ptr::null(),
+            word: Cell::new(0),
+        }
+    }
+
+    /// The `gc_refs` scratch count.
+    #[inline]
+    pub(crate) fn refs(&self) -> usize {
+        self.word.get() >> REFS_SHIFT
+    }
+}
+
+/// Makes `head` an empty ring if it has never been initialised.
+///
+/// # Safety
+/// `head` must point to a live sentinel that stays where it is.
+#[inline]
+pub(crate) unsafe fn init(head: *const Links) {
+    // SAFETY: the caller guarantees `head` is live.
+    let h = unsafe { &*head };
+    if h.next.get().is_null() {
+        h.next.set(head);
+        h.prev.set(head);
+    }
+}
+
+/// Whether the (initialised or not) list `head` holds no boxes.
+///
+/// # Safety
+/// `head` must point to a live sentinel.
+#[inline]
+pub(crate) unsafe fn is_empty(head: *const Links) -> bool {
+    // SAFETY: the caller guarantees `head` is live.
+    let next = unsafe { (*head).next.get() };
+    next.is_null() || next == head
+}
+
+/// Whether `node` is currently in some list.
+///
+/// # Safety
+/// `node` must point to live `Links`.
+#[inline]
+pub(crate) unsafe fn is_linked(node: *const Links) -> bool {
+    // SAFETY: the caller guarantees `node` is live.
+    unsafe { !(*node).prev.get().is_null() }
+}
+
+/// Appends `node` (in no list) at the tail of the initialised list `head`.
+///
+/// # Safety
+/// `head` must be an initialised live sentinel, `node` live and unlinked.
+#[inline]
+pub(crate) unsafe fn push_back(head: *const Links, node: *const Links) {
+    // SAFETY: the caller guarantees both are live; the ring invariant makes
+    // `head.prev` a live node of the same list.
+    unsafe {
+        let tail = (*head).prev.get();
+        (*node).prev.set(tail);
+        (*node).next.set(head);
+        (*tail).next.set(node);
+        (*head).prev.set(node);
+    }
+}
+
+/// Takes `node` out of whatever list holds it and marks it unlinked.
+///
+/// # Safety
+/// `node` must be live and linked.
+#[inline]
+pub(crate) unsafe fn remove(node: *const Links) {
+    // SAFETY: the caller guarantees `node` is live and linked, so its
+    // neighbours are live members of the same ring.
+    unsafe {
+        let prev = (*node).prev.get();
+        let next = (*node).next.get();
+        (*prev).next.set(next);
+        (*next).prev.set(prev);
+        (*node).prev.set(ptr::null());
+        (*node).next.set(ptr::null());
+    }
+}
+
+/// Takes `node` out of its list without marking it unlinked: for a box
+/// whose value is about to be dropped and memory freed, which nothing will
+/// ask about again (it has no strong handles).
+///
+/// # Safety
+/// `node` must be live and linked, and must never be treated as linked
+/// again.
+#[inline]
+pub(crate) unsafe fn remove_for_free(node: *const Links) {
+    // SAFETY: as for `remove`.
+    unsafe {
+        let prev = (*node).prev.get();
+        let next = (*node).next.get();
+        (*prev).next.set(next);
+        (*next).prev.set(prev);
+    }
+}
+
+/// Moves the linked `node` to the tail of the initialised list `head`.
+///
+/// # Safety
+/// As for [`remove`] and [`push_back`].
+#[inline]
+pub(crate) unsafe fn move_back(head: *const Links, node: *const Links) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        remove(node);
+        push_back(head, node);
+    }
+}
+
+/// Moves every box of `from` to the tail of `to`, leaving `from` empty.
+///
+/// # Safety
+/// Both must be live sentinels; `to` must be initialised.
+pub(crate) unsafe fn splice_back(from: *const Links, to: *const Links) {
+    // SAFETY: the caller guarantees both sentinels are live; `is_empty`
+    // excludes the uninitialised case, after which the ring invariant makes
+    // every pointer followed here a live node.
+    unsafe {
+        if is_empty(from) {
+            return;
+        }
+        let first = (*from).next.get();
+        let last = (*from).prev.get();
+        let tail = (*to).prev.get();
+        (*tail).next.set(first);
+        (*first).prev.set(tail);
+        (*last).next.set(to);
+        (*to).prev.set(last);
+        (*from).next.set(from);
+        (*from).prev.set(from);
+    }
+}
+
+/// Counts the boxes of a list by walking it (tests and debug checks only).
+///
+/// # Safety
+/// `head` must be a live sentinel.
+#[cfg(test)]
+pub(crate) unsafe fn len(head: *const Links) -> usize {
+    // SAFETY: forwarded from the caller; the ring invariant keeps every
+    // visited node live.
+    unsafe {
+        if is_empty(head) {
+            return 0;
+        }
+        let mut n = 0;
+        let mut cur = (*head).next.get();
+        while cur != head {
+            n += 1;
+            cur = (*cur).next.get();
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(n: usize) -> Vec<Links> {
+        (0..n).map(|_| Links::sentinel()).collect()
+    }
+
+    #[test]
+    fn push_remove_splice() {
+        let a = Box::new(Links::sentinel());
+        let b = Box::new(Links::sentinel());
+        let ns = nodes(5);
+        let (ha, hb): (*const Links, *const Links) = (&*a, &*b);
+        // SAFETY: every sentinel and node is a live Box that does not move.
+        unsafe {
+            assert!(is_empty(ha));
+            init(ha);
+            init(hb);
+            assert!(is_empty(ha));
+            for n in &ns[..3] {
+                push_back(ha, n);
+            }
+            for n in &ns[3..] {
+                push_back(hb, n);
+            }
+            assert_eq!((len(ha), len(hb)), (3, 2));
+            assert!(is_linked(&ns[1]));
+            remove(&ns[1]);
+            assert!(!is_linked(&ns[1]));
+            assert_eq!(len(ha), 2);
+            move_back(hb, &ns[0]);
+            assert_eq!((len(ha), len(hb)), (1, 3));
+            splice_back(hb, ha);
+            assert_eq!((len(ha), len(hb)), (4, 0));
+            assert!(is_empty(hb));
+            // Order after the splice: ns[2], ns[3], ns[4], ns[0].
+            let order: Vec<*const Links> = {
+                let mut v = Vec::new();
+                let mut cur = (*ha).next.get();
+                while cur != ha {
+                    v.push(cur);
+                    cur = (*cur).next.get();
+                }
+                v
+            };
+            let want: Vec<*const Links> = [2, 3, 4, 0]
+                .iter()
+                .map(|&i| &ns[i] as *const Links)
+                .collect();
+            assert_eq!(order, want);
+            splice_back(hb, ha); // empty source is a no-op
+            assert_eq!(len(ha), 4);
+        }
+    }
+
+    #[test]
+    fn word_fields() {
+        let l = Links::sentinel();
+        l.word.set(2 | FINALIZED | (7 << REFS_SHIFT));
+        assert_eq!(l.word.get() & GEN_MASK, 2);
+        assert_eq!(l.refs(), 7);
+        assert_eq!(l.word.get() & PERSISTENT, 2 | FINALIZED);
+    }
+}

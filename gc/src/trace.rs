@@ -1,0 +1,654 @@
+//! The [`Trace`] trait (how the collector sees the `Gc`s a value owns), the
+//! [`Tracer`] it reports them to, and the implementations for std types.
+//!
+//! # Invariants
+//! - `Trace` is a safe trait, so nothing here may rely on an implementation
+//!   being right. The collector treats the edges it reports as hints: a
+//!   missing edge makes an object look referenced from outside (it leaks),
+//!   an extra edge can make the collector drop a value that is still
+//!   referenced, but never free memory that a handle can still reach (see
+//!   `collect.rs`). Over-reporting that drives a count below zero, a handle
+//!   reported twice, and edges that differ between passes are detected and
+//!   abandon the collection.
+//! - `Tracer::visit` only reads the target's header (the handle keeps the
+//!   box allocated) and, for candidates of the running collection, updates
+//!   the collector's scratch state (in `Mode::Verify`, also the `prev` link
+//!   of a garbage box, which `collect.rs` restores). It never runs user
+//!   code. The handle's address is only compared, never dereferenced.
+//! - `MAY_CONTAIN_GC` only decides whether a `Gc<T>` gets collector links;
+//!   a wrong `false` leaves the box outside the collector (its handles count
+//!   as outside references, so cycles through it leak, safely).
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::marker::PhantomData;
+
+use crate::gc::{Gc, Header, TRACKED, Weak, links_of_header};
+use crate::list::{
+    self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT,
+    UNREACHABLE,
+};
+use crate::referents::AnyGc;
+
+/// Describes the `Gc` pointers a value owns, so the collector can find
+/// cycles. CPython's `tp_traverse`.
+///
+/// Usually derived: `#[derive(Trace)]` traces every field (skip one with
+/// `#[trace(skip)]`). A manual impl calls `trace` on every field that may
+/// hold a `Gc`:
+///
+/// ```
+/// use cyclegc::{Gc, Trace, Tracer};
+/// use std::cell::RefCell;
+///
+/// struct Node { label: String, children: RefCell<Vec<Gc<Node>>> }
+///
+/// impl Trace for Node {
+///     fn trace(&self, tracer: &mut Tracer<'_>) {
+///         self.children.trace(tracer);
+///     }
+/// }
+/// ```
+///
+/// The trait is safe to implement, and a wrong implementation never makes
+/// the collector free memory that a `Gc` can still reach:
+/// - a missing edge makes the target look referenced from outside: it is
+///   kept (leaks, if it was garbage);
+/// - extra edges that add up to more references than an object has, a
+///   handle reported twice, and edges that change from one pass to the
+///   next (or a trace that clones or drops handles) are detected before
+///   anything is dropped, and the collection is abandoned with everything
+///   kept ([`GenerationStats::trace_errors`](crate::GenerationStats));
+/// - a handle the value does not own (one in a thread-local, or inside
+///   another object reached through a `Gc`), reported as if owned, cannot
+///   be told from an owned one and can make the collector drop a value
+///   that is still referenced. Its handles then return `None` from
+///   [`Gc::try_deref`] and panic on deref. But a plain `&T` borrowed from
+///   that value and held across the collection would dangle: that is the
+///   one case the collector cannot check.
+///
+/// So: trace every `Gc` the value owns exactly once, where it lives; never
+/// trace through a `Gc` into another object's fields; never trace a `Gc`
+/// that is shared with something not itself traced (a thread-local, an
+/// `Rc`). A value that must be moved out to be traced should be traced
+/// through the `Cell` impl, which accounts for the move: an impl that
+/// traces handles from a temporary copy of its own may see its garbage
+/// kept as a trace error (two copies at one stack address look like one
+/// handle reported twice).
+pub trait Trace {
+    /// Whether a value of this type can own a `Gc`. When false, `Gc<Self>`
+    /// is untracked: no collector header, no bookkeeping, the cost of an
+    /// `Rc` (CPython untracks atomic objects the same way). Defaults to
+    /// `true`; leaf types set it to `false`.
+    const MAY_CONTAIN_GC: bool = true;
+
+    /// Whether [`finalize`](Trace::finalize) does something. Set it to
+    /// `true` when overriding `finalize`; the collector calls `finalize`
+    /// only for types that say so (and tracks them even if they hold no
+    /// `Gc`). With the derive, write `#[trace(finalize)]` and implement
+    /// [`Finalize`].
+    const FINALIZE: bool = false;
+
+    /// Visits every `Gc` this value owns by calling `trace` on it (or on
+    /// the fields and containers holding it). Must not create, drop or
+    /// mutate handles; anything else it does is wasted work.
+    fn trace(&self, tracer: &mut Tracer<'_>);
+
+    /// PEP 442 finalizer (CPython's `tp_finalize`). Runs at most once per
+    /// object, before its value is dropped, while it and everything it
+    /// refers to are intact: for an object that dies by reference counting
+    /// just before the drop, and for a garbage cycle before any value of the
+    /// cycle is dropped. It may resurrect the object (store a handle to it
+    /// somewhere reachable, e.g. via a [`Weak`]); the collector then checks
+    /// reachability again and keeps it. Only called when
+    /// [`FINALIZE`](Trace::FINALIZE) is `true`.
+    fn finalize(&self) {}
+}
+
+/// The finalizer that `#[derive(Trace)]` with `#[trace(finalize)]` calls;
+/// see [`Trace::finalize`] for when it runs.
+///
+/// ```
+/// use cyclegc::{Finalize, Gc, Trace};
+/// use std::cell::{Cell, RefCell};
+///
+/// thread_local!(static RAN: Cell<u32> = Cell::new(0));
+///
+/// #[derive(Trace)]
+/// #[trace(finalize)]
+/// struct Node { next: RefCell<Option<Gc<Node>>> }
+///
+/// impl Finalize for Node {
+///     fn finalize(&self) {
+///         RAN.with(|r| r.set(r.get() + 1));
+///     }
+/// }
+///
+/// let a = Gc::new(Node { next: RefCell::new(None) });
+/// *a.next.borrow_mut() = Some(a.clone());
+/// drop(a);
+/// assert_eq!(cyclegc::collect(), 1);
+/// assert_eq!(RAN.with(Cell::get), 1);
+/// ```
+pub trait Finalize {
+    /// Runs once before the value is dropped; see [`Trace::finalize`].
+    fn finalize(&self);
+}
+
+/// What a tracer does with each edge.
+pub(crate) enum Mode<'a> {
+    /// The fused first pass of a collection of generations `0..=g`: a
+    /// candidate already reached (`COLLECTING`) has one reference fewer from
+    /// outside; one not reached yet counts one more internal reference,
+    /// which it subtracts from its strong count when it is reached.
+    Count(usize),
+    /// Trial deletion among `COLLECTING` boxes: one reference fewer from
+    /// outside.
+    Subtract,
+    /// Propagate reachability; revived objects go to this list's tail.
+    Reachable(*const Links),
+    /// Collect the edges for [`referents`](crate::referents).
+    Referents(&'a mut Vec<AnyGc>),
+    /// The final check of the garbage set (`collect.rs`,
+    /// `verify_and_mark`): count down the edges expected into each
+    /// `COLLECTING` box (see [`EXPECT_SHIFT`]), and keep the addresses of
+    /// the handles reported into boxes with two or more handles, to find
+    /// any handle reported twice: in the box's `prev` link for two, in the
+    /// vector for more. `overcount` then also means "a handle reported
+    /// twice".
+    Verify(&'a mut Vec<usize>),
+}
+
+/// Receives the edges reported by [`Trace::trace`]. Only the collector
+/// creates tracers; implementations just pass it along.
+pub struct Tracer<'a> {
+    mode: Mode<'a>,
+    /// Set when an edge would drive a count below zero (or, in
+    /// [`Mode::Verify`], a handle is reported twice): proof that some
+    /// `Trace` impl reported an edge that does not exist.
+    pub(crate) overcount: bool,
+    /// Where the handles being traced really live, for [`Mode::Verify`]:
+    /// `Cell`'s impl traces its value from a temporary copy on the stack,
+    /// and a handle address in `from..from + len` stands for the same
+    /// offset from `to`. Empty (`len == 0`) outside a `Cell`.
+    relocation: Relocation,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Relocation {
+    from: usize,
+    len: usize,
+    to: usize,
+}
+
+impl Relocation {
+    /// The address a handle at `addr` stands for.
+    #[inline]
+    fn home_of(self, addr: usize) -> usize {
+        let offset = addr.wrapping_sub(self.from);
+        if offset < self.len {
+            self.to + offset
+        } else {
+            addr
+        }
+    }
+}
+
+impl<'a> Tracer<'a> {
+    pub(crate) fn new(mode: Mode<'a>) -> Tracer<'a> {
+        Tracer {
+            mode,
+            overcount: false,
+            relocation: Relocation {
+                from: 0,
+                len: 0,
+                to: 0,
+            },
+        }
+    }
+
+    /// Reports one edge: `gc` is owned by the value being traced. Same as
+    /// `gc.trace(tracer)`.
+    #[inline]
+    pub fn visit<T: ?Sized + 'static>(&mut self, gc: &Gc<T>) {
+        if let Mode::Referents(out) = &mut self.mode {
+            out.push(AnyGc::new(gc.clone()));
+        } else {
+            self.edge(gc.header_ptr(), std::ptr::from_ref(gc).addr());
+        }
+    }
+
+    /// While tracing a value moved out of its `Cell` (at `home`) to `temp`:
+    /// handles inside `temp` stand for the ones inside `home`. Returns the
+    /// previous relocation, for [`Tracer::end_relocation`].
+    #[inline]
+    pub(crate) fn relocate<T>(&mut self, temp: &T, home: *const T) -> Relocation {
+        let to = self.relocation.home_of(home.addr());
+        std::mem::replace(
+            &mut self.relocation,
+            Relocation {
+                from: std::ptr::from_ref(temp).addr(),
+                len: std::mem::size_of::<T>(),
+                to,
+            },
+        )
+    }
+
+    /// Undoes [`Tracer::relocate`].
+    #[inline]
+    pub(crate) fn end_relocation(&mut self, previous: Relocation) {
+        self.relocation = previous;
+    }
+
+    #[inline]
+    fn edge(&mut self, header: *const Header, handle: usize) {
+        // SAFETY: the handle that reported this edge keeps the box alive.
+        let strong = unsafe { (*header).strong.get() };
+        if strong & TRACKED == 0 {
+            // Untracked boxes cannot be part of a cycle.
+            return;
+        }
+        let links = links_of_header(header);
+        // SAFETY: a tracked box has links before its header.
+        let l = unsafe { &*links };
+        let word = l.word.get();
+        if let Mode::Count(generation) = self.mode {
+            if word & (GEN_MASK | NEWBORN) > generation {
+                // Not a candidate: older, frozen, born during this
+                // collection, or in no list. Counts as an outside reference.
+                return;
+            }
+            if word & COLLECTING == 0 {
+                l.word.set(word + REFS_ONE);
+            } else if word >> REFS_SHIFT == 0 {
+                self.overcount = true;
+            } else {
+                l.word.set(word - REFS_ONE);
+            }
+            return;
+        }
+        if word & COLLECTING == 0 {
+            // Not a candidate (or no longer one): an outside reference.
+            return;
+        }
+        match self.mode {
+            Mode::Count(_) | Mode::Referents(_) => {}
+            Mode::Verify(ref mut many) => {
+                if (word >> REFS_SHIFT) & EXPECT_MAX == 0 {
+                    // More edges than handles.
+                    self.overcount = true;
+                    return;
+                }
+                l.word.set(word - REFS_ONE);
+                match word >> EXPECT_SHIFT {
+                    0 | 1 => {}
+                    2 => {
+                        // Two handles: the first address reported waits in
+                        // `prev` (see `collect.rs`, `verify_and_mark`) for
+                        // the second.
+                        let home = self.relocation.home_of(handle);
+                        if (word >> REFS_SHIFT) & EXPECT_MAX == 2 {
+                            l.prev.set(std::ptr::without_provenance(home));
+                        } else if l.prev.get().addr() == home {
+                            // The same handle reported twice.
+                            self.overcount = true;
+                        }
+                    }
+                    _ => many.push(self.relocation.home_of(handle)),
+                }
+            }
+            Mode::Subtract => {
+                if word >> REFS_SHIFT == 0 {
+                    self.overcount = true;
+                } else {
+                    l.word.set(word - REFS_ONE);
+                }
+            }
+            Mode::Reachable(reachable) => {
+                if word & UNREACHABLE != 0 {
+                    // Moved to the unreachable list earlier, but reachable
+                    // after all: back to the list being scanned.
+                    // SAFETY: both are live; the box is in a collector list.
+                    unsafe { list::move_back(reachable, links) };
+                    l.word
+                        .set((word & !UNREACHABLE & (REFS_ONE - 1)) | REFS_ONE);
+                } else if word >> REFS_SHIFT == 0 {
+                    // Not scanned yet: make sure it will be seen as reachable.
+                    l.word.set(word | REFS_ONE);
+                }
+            }
+        }
+    }
+}
+
+/// Object-safe companion of [`Trace`], for `Box<dyn DynTrace>` fields
+/// (`Trace` itself has associated constants, so `dyn Trace` is not a type).
+///
+/// ```
+/// use cyclegc::{DynTrace, Gc, Trace};
+///
+/// #[derive(Trace)]
+/// struct Holder { any: Vec<Box<dyn DynTrace>> }
+///
+/// let h = Gc::new(Holder { any: vec![Box::new(Gc::new(1u8)), Box::new(String::new())] });
+/// assert!(cyclegc::is_tracked(&h));
+/// ```
+pub trait DynTrace {
+    /// Calls [`Trace::trace`].
+    fn dyn_trace(&self, tracer: &mut Tracer<'_>);
+}
+
+impl<T: Trace> DynTrace for T {
+    fn dyn_trace(&self, tracer: &mut Tracer<'_>) {
+        self.trace(tracer)
+    }
+}
+
+impl Trace for dyn DynTrace {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.dyn_trace(tracer)
+    }
+}
+
+impl<T: ?Sized + 'static> Trace for Gc<T> {
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        tracer.visit(self)
+    }
+}
+
+/// Weak pointers are not edges: they never keep anything alive.
+impl<T: ?Sized + 'static> Trace for Weak<T> {
+    const MAY_CONTAIN_GC: bool = false;
+    #[inline]
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+macro_rules! leaf {
+    ($($t:ty),* $(,)?) => {$(
+        impl Trace for $t {
+            const MAY_CONTAIN_GC: bool = false;
+            #[inline]
+            fn trace(&self, _: &mut Tracer<'_>) {}
+        }
+    )*};
+}
+
+leaf!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    str,
+    String,
+    std::num::NonZeroU8,
+    std::num::NonZeroU16,
+    std::num::NonZeroU32,
+    std::num::NonZeroU64,
+    std::num::NonZeroUsize,
+    std::num::NonZeroI32,
+    std::num::NonZeroI64,
+    std::num::NonZeroIsize,
+    std::time::Duration,
+    std::time::Instant,
+    std::time::SystemTime,
+    std::path::Path,
+    std::path::PathBuf,
+    std::ffi::OsStr,
+    std::ffi::OsString,
+    std::ffi::CStr,
+    std::ffi::CString,
+    std::any::TypeId,
+    std::cmp::Ordering,
+);
+
+/// Borrowed data is never owned by the value, so it is no edge.
+impl<T: ?Sized> Trace for &T {
+    const MAY_CONTAIN_GC: bool = false;
+    #[inline]
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+impl<T: ?Sized> Trace for PhantomData<T> {
+    const MAY_CONTAIN_GC: bool = false;
+    #[inline]
+    fn trace(&self, _: &mut Tracer<'_>) {}
+}
+
+impl<T: ?Sized + Trace> Trace for Box<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        (**self).trace(tracer)
+    }
+}
+
+macro_rules! sequence {
+    ($($t:ident),*) => {$(
+        impl<T: Trace> Trace for $t<T> {
+            const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+            #[inline]
+            fn trace(&self, tracer: &mut Tracer<'_>) {
+                if T::MAY_CONTAIN_GC {
+                    for item in self {
+                        item.trace(tracer);
+                    }
+                }
+            }
+        }
+    )*};
+}
+
+sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
+
+impl<T: Trace> Trace for [T] {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC {
+            for item in self {
+                item.trace(tracer);
+            }
+        }
+    }
+}
+
+impl<T: Trace, const N: usize> Trace for [T; N] {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.as_slice().trace(tracer)
+    }
+}
+
+impl<T: Trace, S> Trace for HashSet<T, S> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC {
+            for item in self {
+                item.trace(tracer);
+            }
+        }
+    }
+}
+
+impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
+    const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if Self::MAY_CONTAIN_GC {
+            for (k, v) in self {
+                k.trace(tracer);
+                v.trace(tracer);
+            }
+        }
+    }
+}
+
+impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
+    const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if Self::MAY_CONTAIN_GC {
+            for (k, v) in self {
+                k.trace(tracer);
+                v.trace(tracer);
+            }
+        }
+    }
+}
+
+impl<T: Trace> Trace for Option<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if let Some(v) = self {
+            v.trace(tracer);
+        }
+    }
+}
+
+impl<T: Trace, E: Trace> Trace for Result<T, E> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC || E::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        match self {
+            Ok(v) => v.trace(tracer),
+            Err(e) => e.trace(tracer),
+        }
+    }
+}
+
+impl<T: Trace> Trace for std::cmp::Reverse<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.0.trace(tracer)
+    }
+}
+
+/// A `RefCell` that is mutably borrowed while a collection runs cannot be
+/// looked into; its contents then count as referenced from outside (they
+/// are kept), which is conservative and never unsound.
+impl<T: ?Sized + Trace> Trace for RefCell<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC
+            && let Ok(inner) = self.try_borrow()
+        {
+            inner.trace(tracer);
+        }
+    }
+}
+
+/// Puts a value back into its `Cell` after tracing, even on a panic.
+struct PutBack<'a, T: Default>(&'a Cell<T>, T);
+
+impl<T: Default> Drop for PutBack<'_, T> {
+    fn drop(&mut self) {
+        self.0.set(std::mem::take(&mut self.1));
+    }
+}
+
+/// Traced by taking the value out for the duration of the trace (a `Cell`
+/// hands out no references) and putting it back.
+impl<T: Trace + Default> Trace for Cell<T> {
+    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC {
+            let held = PutBack(self, self.take());
+            let previous = tracer.relocate(&held.1, self.as_ptr());
+            held.1.trace(tracer);
+            tracer.end_relocation(previous);
+        }
+    }
+}
+
+macro_rules! tuple {
+    ($($name:ident)+) => {
+        impl<$($name: Trace),+> Trace for ($($name,)+) {
+            const MAY_CONTAIN_GC: bool = false $(|| $name::MAY_CONTAIN_GC)+;
+            #[inline]
+            #[allow(non_snake_case)]
+            fn trace(&self, tracer: &mut Tracer<'_>) {
+                let ($($name,)+) = self;
+                $($name.trace(tracer);)+
+            }
+        }
+    };
+}
+
+tuple!(A);
+tuple!(A B);
+tuple!(A B C);
+tuple!(A B C D);
+tuple!(A B C D E);
+tuple!(A B C D E F);
+tuple!(A B C D E F G);
+tuple!(A B C D E F G H);
+tuple!(A B C D E F G H I);
+tuple!(A B C D E F G H I J);
+tuple!(A B C D E F G H I J K);
+tuple!(A B C D E F G H I J K L);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    #[test]
+    fn may_contain_gc_is_computed() {
+        const { assert!(!<u64 as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<String as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<Vec<(u8, String)> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<HashMap<String, Vec<u32>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<Weak<u32> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<RefCell<Option<Weak<u32>>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Gc<u32> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Option<Gc<u32>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<(u8, Vec<Gc<u8>>) as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<BTreeMap<u8, Gc<u8>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Cell<Option<Gc<u8>>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Box<dyn DynTrace> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<[u8; 4] as Trace>::MAY_CONTAIN_GC) };
+        let _ = Rc::new(0); // Rc is deliberately not Trace (shared ownership).
+    }
+
+    #[test]
+    fn cell_trace_puts_the_value_back() {
+        let target = Gc::new(7u8);
+        let cell = Cell::new(Some(target.clone()));
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        assert_eq!(out.len(), 1);
+        assert!(out[0].ptr_eq(&target));
+        let back = cell.take().expect("value put back");
+        assert!(Gc::ptr_eq(&back, &target));
+    }
+
+    #[test]
+    fn borrowed_refcell_hides_its_contents() {
+        let cell = RefCell::new(vec![Gc::new(1u8), Gc::new(2u8)]);
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        assert_eq!(out.len(), 2);
+        let guard = cell.borrow_mut();
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        assert!(out.is_empty());
+        drop(guard);
+    }
+}

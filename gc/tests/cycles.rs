@@ -1,0 +1,345 @@
+//! Cycles through each kind of container, and the reference-counting
+//! behaviour around them.
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, LinkedList, VecDeque};
+use std::rc::Rc;
+
+use common::{drops_of, record_drop, reset_drops};
+use cyclegc::{DynTrace, Gc, Trace};
+
+/// Records its id when dropped.
+#[derive(Trace)]
+struct Probe(#[trace(skip)] usize);
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        record_drop(self.0);
+    }
+}
+
+#[derive(Trace)]
+struct ViaRefCell {
+    probe: Probe,
+    next: RefCell<Option<Gc<ViaRefCell>>>,
+}
+
+#[test]
+fn refcell_cycle_of_three() {
+    reset_drops(3);
+    let make = |i| {
+        Gc::new(ViaRefCell {
+            probe: Probe(i),
+            next: RefCell::new(None),
+        })
+    };
+    let (a, b, c) = (make(0), make(1), make(2));
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(c.clone());
+    *c.next.borrow_mut() = Some(a.clone());
+    drop((a, b));
+    assert_eq!(cyclegc::collect(), 0, "c still holds the cycle");
+    drop(c);
+    assert_eq!(cyclegc::collect(), 3);
+    assert_eq!((drops_of(0), drops_of(1), drops_of(2)), (1, 1, 1));
+}
+
+#[test]
+fn acyclic_values_are_freed_by_reference_counting_alone() {
+    reset_drops(2);
+    let a = Gc::new(ViaRefCell {
+        probe: Probe(0),
+        next: RefCell::new(None),
+    });
+    let b = Gc::new(ViaRefCell {
+        probe: Probe(1),
+        next: RefCell::new(Some(a.clone())),
+    });
+    drop(a);
+    assert_eq!(drops_of(0), 0);
+    drop(b);
+    assert_eq!((drops_of(0), drops_of(1)), (1, 1));
+    assert_eq!(cyclegc::collect(), 0);
+}
+
+#[derive(Trace)]
+struct ViaVec {
+    probe: Probe,
+    children: RefCell<Vec<Gc<ViaVec>>>,
+}
+
+#[test]
+fn vec_cycles_with_shared_children() {
+    reset_drops(4);
+    let make = |i| {
+        Gc::new(ViaVec {
+            probe: Probe(i),
+            children: RefCell::default(),
+        })
+    };
+    let nodes: Vec<_> = (0..4).map(make).collect();
+    for a in &nodes {
+        for b in &nodes {
+            a.children.borrow_mut().push(b.clone());
+        }
+    }
+    assert_eq!(Gc::strong_count(&nodes[0]), 5);
+    drop(nodes);
+    assert_eq!(cyclegc::collect(), 4);
+    assert!((0..4).all(|i| drops_of(i) == 1));
+}
+
+#[derive(Trace)]
+struct ViaMaps {
+    probe: Probe,
+    by_name: RefCell<HashMap<String, Gc<ViaMaps>>>,
+    set: RefCell<HashSet<u64>>,
+    ordered: RefCell<BTreeMap<u32, Gc<ViaMaps>>>,
+}
+
+#[test]
+fn hashmap_and_btreemap_cycles() {
+    reset_drops(2);
+    let make = |i| {
+        Gc::new(ViaMaps {
+            probe: Probe(i),
+            by_name: RefCell::default(),
+            set: RefCell::default(),
+            ordered: RefCell::default(),
+        })
+    };
+    let (a, b) = (make(0), make(1));
+    a.by_name.borrow_mut().insert("b".into(), b.clone());
+    b.ordered.borrow_mut().insert(1, a.clone());
+    a.set.borrow_mut().insert(9);
+    drop((a, b));
+    assert_eq!(cyclegc::collect(), 2);
+    assert_eq!((drops_of(0), drops_of(1)), (1, 1));
+}
+
+#[derive(Trace)]
+enum Tree {
+    Leaf(Probe),
+    Node(Probe, RefCell<Vec<Gc<Tree>>>),
+    Back(Probe, RefCell<Option<Gc<Tree>>>),
+}
+
+#[test]
+fn enum_cycles() {
+    reset_drops(3);
+    let leaf = Gc::new(Tree::Leaf(Probe(0)));
+    let back = Gc::new(Tree::Back(Probe(1), RefCell::new(None)));
+    let root = Gc::new(Tree::Node(
+        Probe(2),
+        RefCell::new(vec![leaf.clone(), back.clone()]),
+    ));
+    if let Tree::Back(_, up) = &*back {
+        *up.borrow_mut() = Some(root.clone());
+    }
+    drop((leaf, back));
+    assert_eq!(cyclegc::collect(), 0);
+    drop(root);
+    // The leaf is not part of the cycle, but hangs off it.
+    assert_eq!(cyclegc::collect(), 3);
+    assert!((0..3).all(|i| drops_of(i) == 1));
+}
+
+#[derive(Trace)]
+struct ViaCell {
+    probe: Probe,
+    next: Cell<Option<Gc<ViaCell>>>,
+}
+
+#[test]
+fn cell_cycles() {
+    reset_drops(2);
+    let a = Gc::new(ViaCell {
+        probe: Probe(0),
+        next: Cell::new(None),
+    });
+    let b = Gc::new(ViaCell {
+        probe: Probe(1),
+        next: Cell::new(Some(a.clone())),
+    });
+    a.next.set(Some(b.clone()));
+    drop((a, b));
+    assert_eq!(cyclegc::collect(), 2);
+    assert_eq!((drops_of(0), drops_of(1)), (1, 1));
+}
+
+#[derive(Trace)]
+struct Everything {
+    probe: Probe,
+    tuple: RefCell<(u8, Option<Gc<Everything>>, String)>,
+    array: RefCell<[Option<Gc<Everything>>; 2]>,
+    deque: RefCell<VecDeque<Gc<Everything>>>,
+    list: RefCell<LinkedList<Gc<Everything>>>,
+    set: RefCell<BTreeSet<u8>>,
+    result: RefCell<Result<Gc<Everything>, String>>,
+    boxed: RefCell<Option<Box<Gc<Everything>>>>,
+    dynamic: RefCell<Vec<Box<dyn DynTrace>>>,
+}
+
+fn everything(i: usize) -> Gc<Everything> {
+    Gc::new(Everything {
+        probe: Probe(i),
+        tuple: RefCell::new((0, None, String::new())),
+        array: RefCell::new([None, None]),
+        deque: RefCell::default(),
+        list: RefCell::default(),
+        set: RefCell::default(),
+        result: RefCell::new(Err(String::new())),
+        boxed: RefCell::new(None),
+        dynamic: RefCell::default(),
+    })
+}
+
+#[test]
+fn cycles_through_every_std_container() {
+    // One two-cycle per container kind; each must be found.
+    type Link = fn(&Gc<Everything>, &Gc<Everything>);
+    let links: [Link; 8] = [
+        |a, b| a.tuple.borrow_mut().1 = Some(b.clone()),
+        |a, b| a.array.borrow_mut()[1] = Some(b.clone()),
+        |a, b| a.deque.borrow_mut().push_front(b.clone()),
+        |a, b| a.list.borrow_mut().push_back(b.clone()),
+        |a, b| *a.result.borrow_mut() = Ok(b.clone()),
+        |a, b| *a.boxed.borrow_mut() = Some(Box::new(b.clone())),
+        |a, b| a.dynamic.borrow_mut().push(Box::new(b.clone())),
+        |a, b| {
+            let inner = (1u8, Some(b.clone()));
+            a.dynamic.borrow_mut().push(Box::new(inner));
+        },
+    ];
+    for (k, link) in links.iter().enumerate() {
+        reset_drops(2);
+        let (a, b) = (everything(0), everything(1));
+        link(&a, &b);
+        b.deque.borrow_mut().push_back(a.clone());
+        drop((a, b));
+        assert_eq!(cyclegc::collect(), 2, "container kind {k}");
+        assert_eq!((drops_of(0), drops_of(1)), (1, 1), "container kind {k}");
+    }
+}
+
+#[test]
+fn mutably_borrowed_refcell_counts_as_an_outside_reference() {
+    reset_drops(2);
+    let a = Gc::new(ViaRefCell {
+        probe: Probe(0),
+        next: RefCell::new(None),
+    });
+    let b = Gc::new(ViaRefCell {
+        probe: Probe(1),
+        next: RefCell::new(Some(a.clone())),
+    });
+    *a.next.borrow_mut() = Some(b.clone());
+    let b_weak = Gc::downgrade(&b);
+    drop(b);
+    // Hold a mutable borrow of a's cell across a collection while the only
+    // handle we keep is `a` itself: b (behind the borrowed cell) is kept.
+    {
+        let guard = a.next.borrow_mut();
+        drop(a.clone());
+        assert_eq!(cyclegc::collect(), 0);
+        assert!(guard.is_some());
+    }
+    assert!(b_weak.upgrade().is_some());
+    drop(a);
+    assert_eq!(cyclegc::collect(), 2);
+    assert_eq!((drops_of(0), drops_of(1)), (1, 1));
+}
+
+#[test]
+fn rc_inside_is_opaque_but_skippable() {
+    // `Rc` is deliberately not `Trace`; a field holding one is skipped.
+    #[derive(Trace)]
+    struct Shared {
+        #[trace(skip)]
+        name: Rc<str>,
+        next: RefCell<Option<Gc<Shared>>>,
+    }
+    let a = Gc::new(Shared {
+        name: "a".into(),
+        next: RefCell::new(None),
+    });
+    *a.next.borrow_mut() = Some(a.clone());
+    assert_eq!(&*a.name, "a");
+    drop(a);
+    assert_eq!(cyclegc::collect(), 1);
+}
+
+#[test]
+fn self_cycles_and_many_parallel_edges() {
+    reset_drops(1);
+    let a = Gc::new(ViaVec {
+        probe: Probe(0),
+        children: RefCell::default(),
+    });
+    for _ in 0..100 {
+        a.children.borrow_mut().push(a.clone());
+    }
+    assert_eq!(Gc::strong_count(&a), 101);
+    drop(a);
+    assert_eq!(cyclegc::collect(), 1);
+    assert_eq!(drops_of(0), 1);
+}
+
+/// Holds its edges in `Cell`s, whose contents are traced from a copy on
+/// the stack: the same stack slot for every cell. The final check before
+/// dropping must see them as the distinct handles they are.
+#[derive(Trace)]
+struct ViaCells {
+    probe: Probe,
+    one: Slot,
+    nested: Cell<Option<Box<Slot>>>,
+    pair: Cell<(Edge, Edge)>,
+}
+
+type Edge = Option<Gc<ViaCells>>;
+type Slot = Cell<Edge>;
+
+#[test]
+fn handles_in_cells_shared_by_many_objects_are_collected() {
+    reset_drops(6);
+    let errors = cyclegc::stats()[2].trace_errors;
+    let make = |i| {
+        Gc::new(ViaCells {
+            probe: Probe(i),
+            one: Cell::new(None),
+            nested: Cell::new(None),
+            pair: Cell::new((None, None)),
+        })
+    };
+    let nodes: Vec<_> = (0..6).map(make).collect();
+    // Node 0 gets two handles (one per cell kind), node 1 three, node 2
+    // four (two of them in one tuple); the others one or none.
+    nodes[3].one.set(Some(nodes[0].clone()));
+    nodes[4]
+        .nested
+        .set(Some(Box::new(Cell::new(Some(nodes[0].clone())))));
+    nodes[0].one.set(Some(nodes[1].clone()));
+    nodes[2].one.set(Some(nodes[1].clone()));
+    nodes[5]
+        .nested
+        .set(Some(Box::new(Cell::new(Some(nodes[1].clone())))));
+    nodes[1]
+        .pair
+        .set((Some(nodes[2].clone()), Some(nodes[2].clone())));
+    nodes[3]
+        .pair
+        .set((Some(nodes[2].clone()), Some(nodes[2].clone())));
+    nodes[1].one.set(Some(nodes[3].clone()));
+    nodes[2]
+        .nested
+        .set(Some(Box::new(Cell::new(Some(nodes[4].clone())))));
+    nodes[2].pair.set((Some(nodes[5].clone()), None));
+    drop(nodes);
+    assert_eq!(cyclegc::collect(), 6);
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors);
+    for i in 0..6 {
+        assert_eq!(drops_of(i), 1, "node {i}");
+    }
+}
