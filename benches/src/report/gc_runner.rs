@@ -1,0 +1,188 @@
+//! Runs the GC workloads for the report: each (peer, workload, repetition)
+//! in a fresh `gc_peers` process, peers interleaved. A run that overflows
+//! its stack, or dies otherwise, is recorded with the reason; a workload
+//! that times a collection is marked "no cycle collector" for `Rc`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::process;
+use super::table::{Cell, Comparison, Row};
+use crate::gc_workloads::{GcWorkload, Peer, STACK_BYTES};
+use crate::whole::Scale;
+
+/// How much to measure.
+#[derive(Clone, Debug)]
+pub struct GcPlan {
+    /// Repetitions (fresh processes) per peer and workload.
+    pub reps: usize,
+    /// Size of each run.
+    pub scale: Scale,
+    /// Where the `gc_peers` binary is.
+    pub bin_dir: PathBuf,
+    /// The workloads to run.
+    pub workloads: Vec<GcWorkload>,
+}
+
+/// The GC results: times, and nodes left unreclaimed.
+pub struct GcResults {
+    /// Timings (the unit is in each row).
+    pub time: Comparison,
+    /// `leaked_nodes` per workload.
+    pub leaks: Comparison,
+}
+
+/// The path of the `gc_peers` binary in `bin_dir`.
+pub fn child_path(bin_dir: &Path) -> PathBuf {
+    bin_dir.join(format!("gc_peers{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The unit of a metric, from its name: `ns_per_…`, `…_ms`, `…_us`, or a
+/// count.
+fn unit_of(metric: &str) -> &'static str {
+    if metric.starts_with("ns_per_") {
+        "ns"
+    } else if metric.ends_with("_ms") {
+        "ms"
+    } else if metric.ends_with("_us") {
+        "µs"
+    } else {
+        "count"
+    }
+}
+
+/// Measures every GC workload of `plan` on every peer; `log` gets one line
+/// per row.
+pub fn run(plan: &GcPlan, mut log: impl FnMut(&str)) -> GcResults {
+    let peers = Peer::ALL;
+    let program = child_path(&plan.bin_dir);
+    let mut time_rows = Vec::new();
+    let mut leak_rows = Vec::new();
+    for &w in &plan.workloads {
+        let mut order: Vec<String> = Vec::new();
+        let mut samples: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
+        let mut failures: Vec<Option<String>> = vec![None; peers.len()];
+        for rep in 0..plan.reps {
+            for k in 0..peers.len() {
+                let i = (rep + k) % peers.len();
+                let peer = peers[i];
+                if w.needs_collector() && !peer.collects() {
+                    failures[i] = Some("no cycle collector".to_string());
+                    continue;
+                }
+                let mut args = vec![peer.name(), w.name()];
+                if plan.scale == Scale::Quick {
+                    args.push("--quick");
+                }
+                match process::run_child(&program, &args) {
+                    Ok(metrics) => {
+                        for (m, v) in metrics {
+                            let entry = samples.entry(m.clone()).or_insert_with(|| {
+                                order.push(m.clone());
+                                vec![Vec::new(); peers.len()]
+                            });
+                            entry[i].push(v);
+                        }
+                    }
+                    Err(why) if why == "stack overflow" => {
+                        failures[i] =
+                            Some(format!("stack overflow ({} MiB)", w.stack_bytes() >> 20));
+                    }
+                    Err(why) => failures[i] = Some(why),
+                }
+            }
+        }
+        if order.is_empty() {
+            // Nobody produced a number: still show the row, with the reasons.
+            order.push(w.primary_metric().to_string());
+            samples.insert(order[0].clone(), vec![Vec::new(); peers.len()]);
+        }
+        let size = w.describe(w.default_param(plan.scale));
+        for metric in &order {
+            let cells: Vec<Cell> = samples[metric]
+                .iter()
+                .zip(&failures)
+                .map(|(s, f)| match (s.is_empty(), f) {
+                    (true, Some(why)) => Cell::Failed(why.clone()),
+                    (true, None) => Cell::Failed("no result".to_string()),
+                    (false, _) => Cell::Samples(s.clone()),
+                })
+                .collect();
+            let unit = unit_of(metric);
+            let stem = metric
+                .strip_suffix("_ms")
+                .or_else(|| metric.strip_suffix("_us"))
+                .unwrap_or(metric);
+            let row = Row {
+                name: format!("{} {stem}", w.name()),
+                detail: format!("{size}; {unit}"),
+                cells,
+            };
+            let medians: Vec<String> = peers
+                .iter()
+                .zip(&row.cells)
+                .map(|(p, c)| match c {
+                    Cell::Samples(_) => {
+                        format!("{} {:.1}", p.name(), c.median().unwrap_or(f64::NAN))
+                    }
+                    Cell::Failed(why) => format!("{} ({why})", p.name()),
+                })
+                .collect();
+            log(&format!("{:<32} {}", row.name, medians.join("  ")));
+            if unit == "count" {
+                leak_rows.push(row);
+            } else {
+                time_rows.push(row);
+            }
+        }
+    }
+    let contenders: Vec<String> = peers.iter().map(|p| p.name().to_string()).collect();
+    let how = format!(
+        "Each run is a fresh `gc_peers` process; the workload runs on a thread with a {} MiB \
+         stack (1 GiB where the row says so), and a run that overflows it is shown as \
+         such. {} runs per peer and workload, interleaved. `Rc` reclaims no cycle: it is \
+         the speed floor, and has no collection to time. cyclegc allocates its boxes \
+         from pymalloc; the other peers from the system allocator (the process default, \
+         as a user would have them). bacon_rajan_cc has no automatic trigger, so the \
+         random graph calls its `collect_cycles` every 10 000 operations; the others use \
+         their own triggers. The young pause is a generation-0 collection for cyclegc \
+         and a full one for the peers, which have no generations.",
+        STACK_BYTES >> 20,
+        plan.reps
+    );
+    GcResults {
+        time: Comparison {
+            title: "Garbage collection: cyclegc and its peers".to_string(),
+            description: how.clone(),
+            unit: "the unit given in each row".to_string(),
+            contenders: contenders.clone(),
+            baseline: 0,
+            subject: Some(1),
+            rows: time_rows,
+        },
+        leaks: Comparison {
+            title: "Garbage collection: nodes never reclaimed".to_string(),
+            description: "Nodes made and not dropped by the end of the workload (after a final \
+                          collection)."
+                .to_string(),
+            unit: "nodes".to_string(),
+            contenders,
+            baseline: 0,
+            subject: Some(1),
+            rows: leak_rows,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(unit_of("ns_per_node"), "ns");
+        assert_eq!(unit_of("time_ms"), "ms");
+        assert_eq!(unit_of("pause_us"), "µs");
+        assert_eq!(unit_of("leaked_nodes"), "count");
+    }
+}

@@ -1,0 +1,178 @@
+//! Runs the whole-program workloads for the report: builds the `wp_*`
+//! binaries if needed, then runs each workload in a fresh child process per
+//! allocator and repetition, allocators interleaved, and parses the
+//! children's [`protocol`](crate::whole::protocol) lines.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::process;
+use super::table::{Cell, Comparison, Row};
+use crate::shim::Allocator;
+use crate::whole::{Scale, Whole};
+
+/// How much to measure.
+#[derive(Clone, Debug)]
+pub struct WholePlan {
+    /// Repetitions (fresh processes) per allocator and workload.
+    pub reps: usize,
+    /// Size of each run.
+    pub scale: Scale,
+    /// Where the `wp_*` binaries are.
+    pub bin_dir: PathBuf,
+    /// The workloads to run.
+    pub workloads: Vec<Whole>,
+}
+
+/// The whole-program results: times, and memory.
+pub struct WholeResults {
+    /// Metrics in milliseconds.
+    pub time: Comparison,
+    /// Metrics in MiB.
+    pub memory: Comparison,
+}
+
+/// The path of the `wp_*` binary for `a` in `bin_dir`.
+pub fn child_path(bin_dir: &Path, a: Allocator) -> PathBuf {
+    bin_dir.join(format!("wp_{}{}", a.name(), std::env::consts::EXE_SUFFIX))
+}
+
+/// Builds the four `wp_*` binaries and `gc_peers` with the profile and target directory the
+/// running binary was built with (`cargo run --bin report` builds only the
+/// report itself). Cargo comes from `$CARGO` (set by `cargo run`) or `PATH`.
+pub fn build_children(bin_dir: &Path) -> Result<(), String> {
+    let profile = match bin_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => return Err(format!("cannot tell the profile of {}", bin_dir.display())),
+    };
+    let target_dir = bin_dir
+        .parent()
+        .ok_or_else(|| format!("no target directory above {}", bin_dir.display()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--profile", profile, "-p", "benches"])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    for a in Allocator::ALL {
+        cmd.args(["--bin", &format!("wp_{}", a.name())]);
+    }
+    cmd.args(["--bin", "gc_peers"]);
+    let status = cmd.status().map_err(|e| format!("running cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo build of the wp_* binaries failed: {status}"))
+    }
+}
+
+/// Runs one child; returns its metrics or why it failed.
+fn run_child(plan: &WholePlan, a: Allocator, w: Whole) -> Result<Vec<(String, f64)>, String> {
+    let mut args = vec![w.name()];
+    if plan.scale == Scale::Quick {
+        args.push("--quick");
+    }
+    process::run_child(&child_path(&plan.bin_dir, a), &args)
+}
+
+/// Measures every whole-program workload under `plan`; `log` gets one line
+/// per workload.
+pub fn run(plan: &WholePlan, mut log: impl FnMut(&str)) -> WholeResults {
+    let allocators = Allocator::ALL;
+    let mut time_rows = Vec::new();
+    let mut memory_rows = Vec::new();
+    for &w in &plan.workloads {
+        // metric -> per-allocator samples, in order of first appearance.
+        let mut order: Vec<String> = Vec::new();
+        let mut samples: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
+        let mut failures: Vec<Option<String>> = vec![None; allocators.len()];
+        for rep in 0..plan.reps {
+            for k in 0..allocators.len() {
+                let i = (rep + k) % allocators.len();
+                match run_child(plan, allocators[i], w) {
+                    Ok(metrics) => {
+                        for (m, v) in metrics {
+                            let entry = samples.entry(m.clone()).or_insert_with(|| {
+                                order.push(m.clone());
+                                vec![Vec::new(); allocators.len()]
+                            });
+                            entry[i].push(v);
+                        }
+                    }
+                    Err(why) => failures[i] = Some(why),
+                }
+            }
+        }
+        let detail = w.describe(w.default_param(plan.scale));
+        for metric in &order {
+            let per_alloc = &samples[metric];
+            let cells = per_alloc
+                .iter()
+                .zip(&failures)
+                .map(|(s, f)| match (s.is_empty(), f) {
+                    (true, Some(why)) => Cell::Failed(why.clone()),
+                    (true, None) => Cell::Failed("no result".to_string()),
+                    (false, _) => Cell::Samples(s.clone()),
+                })
+                .collect();
+            let (stem, is_time) = match metric.strip_suffix("_ms") {
+                Some(stem) => (stem, true),
+                None => (metric.strip_suffix("_mib").unwrap_or(metric), false),
+            };
+            let row = Row {
+                name: format!("{} {stem}", w.name()),
+                detail: detail.clone(),
+                cells,
+            };
+            let medians: Vec<String> = allocators
+                .iter()
+                .zip(&row.cells)
+                .map(|(a, c)| format!("{} {:.1}", a.name(), c.median().unwrap_or(f64::NAN)))
+                .collect();
+            log(&format!("{:<32} {}", row.name, medians.join("  ")));
+            if is_time {
+                time_rows.push(row);
+            } else {
+                memory_rows.push(row);
+            }
+        }
+        if order.is_empty() {
+            log(&format!("{}: every child failed: {failures:?}", w.name()));
+        }
+    }
+    let contenders: Vec<String> = allocators.iter().map(|a| a.name().to_string()).collect();
+    let how = format!(
+        "Each allocator is the `#[global_allocator]` of its own binary (`wp_system`, \
+         `wp_pymalloc`, `wp_mimalloc`, `wp_jemalloc`), so each pays exactly the dispatch \
+         a real program pays. Every run is a fresh process; {} runs per allocator and \
+         workload, interleaved.",
+        plan.reps
+    );
+    WholeResults {
+        time: Comparison {
+            title: "Whole programs: time".to_string(),
+            description: how.clone(),
+            unit: "ms".to_string(),
+            contenders: contenders.clone(),
+            baseline: 0,
+            subject: Some(1),
+            rows: time_rows,
+        },
+        memory: Comparison {
+            title: "Whole programs: resident memory".to_string(),
+            description: format!(
+                "{how} `peak_rss` is the process's VmHWM at exit; `memory_64b rss_live` is VmRSS \
+                 with all blocks live, `rss_after_free` VmRSS right after freeing them all \
+                 (what the allocator keeps, no trim call; an allocator that gives memory \
+                 back lazily, after a delay, shows it here as kept)."
+            ),
+            unit: "MiB".to_string(),
+            contenders,
+            baseline: 0,
+            subject: Some(1),
+            rows: memory_rows,
+        },
+    }
+}
