@@ -252,7 +252,7 @@ impl Heap {
                 // Full: leave the list, and ask to hear of remote frees.
                 if p.shared.remote.arm() != Arm::Blocks {
                     self.unlink(pool);
-                    p.in_full.set(true);
+                    p.detach_full();
                 }
             }
             let Some(taken) = self.arenas.take_pool(self) else {
@@ -296,7 +296,9 @@ impl Heap {
             // `class < NUM_CLASSES` for every initialised pool; unchecked, so
             // that the fast path has no panic branch.
             self.counters.in_use.get_unchecked(class).sub(1);
-            if used == 0 || (*pool).in_full.get() {
+            // One comparison covers both rare cases: the pool emptied (the
+            // mark is 0), or it is full and enough came back to relink it.
+            if used <= (*pool).slow_mark.get() {
                 // An empty pool that is its class's current one stays (the
                 // next allocations come from it) unless it may be what keeps
                 // a mostly free arena mapped.
@@ -316,12 +318,13 @@ impl Heap {
         // SAFETY: the caller holds the heap that owns `pool`.
         unsafe {
             let p = &*pool;
-            // One of the two, never both: a full pool has at least two blocks
-            // out (every pool holds 15 or more), so one free cannot empty it.
+            // One of the two, never both: a full pool is relinked with seven
+            // eighths of its blocks still out, so one free cannot empty it.
             let arena = if p.in_full.get() {
-                // The first free into a full pool puts it back at the front,
-                // as in obmalloc.
-                p.in_full.set(false);
+                // Enough came back to a full pool: it goes back at the front,
+                // as obmalloc puts back a full pool on its first free (see
+                // `Pool::detach_full` for why not on the first).
+                p.mark_listed();
                 self.link_front(pool)
             } else {
                 self.pool_emptied(pool)
@@ -349,7 +352,7 @@ impl Heap {
                     };
                 }
                 if p.in_full.get() && head == self.sentinel() {
-                    p.in_full.set(false);
+                    p.mark_listed();
                     self.link_front(pool);
                     return ptr::null_mut();
                 }
@@ -547,7 +550,10 @@ impl Heap {
                     return self.pool_emptied(pool);
                 }
                 if p.in_full.get() && p.has_free() {
-                    p.in_full.set(false);
+                    // Remote frees relink a full pool on their first notice:
+                    // re-arming it for every later one would cost each of
+                    // them a delivery.
+                    p.mark_listed();
                     // A head it displaces goes back; whether that unpins an
                     // arena is left to the next check (best effort).
                     self.link_front(pool);

@@ -110,10 +110,26 @@ pub(crate) struct Pool {
     pub(crate) free: UnsafeCell<*mut Block>,
     /// Blocks the holder freed since `free` was last refilled.
     local_free: UnsafeCell<*mut Block>,
+    /// The heap that owns the pool's arena.
+    pub(crate) heap: *const Heap,
+    /// Neighbours on the class list, or the next free pool in the arena.
+    pub(crate) next: UnsafeCell<*mut Pool>,
+    /// Neighbour on the class list.
+    pub(crate) prev: UnsafeCell<*mut Pool>,
     /// Blocks handed out (including remote frees not yet taken in).
-    pub(crate) used: UnsafeCell<u32>,
+    pub(crate) used: UnsafeCell<u16>,
+    /// A free that leaves `used` at or below this takes the slow path: 0 on
+    /// a class list (the pool emptied), `RELINK` blocks below capacity when
+    /// full (enough came back to put it on its list again).
+    pub(crate) slow_mark: UnsafeCell<u16>,
     /// Offset of the first never-carved block.
-    bump: UnsafeCell<u32>,
+    bump: UnsafeCell<u16>,
+    /// Bytes per block.
+    pub(crate) block_size: u16,
+    /// Offset just past the last block.
+    limit: u16,
+    /// Blocks the pool can hold.
+    pub(crate) capacity: u16,
     /// The pool ran out of blocks and left its class list.
     pub(crate) in_full: UnsafeCell<bool>,
     /// Every block on `free` is zero but for its link.
@@ -122,18 +138,6 @@ pub(crate) struct Pool {
     pub(crate) class: u8,
     /// The memory from `bump` on has never been written.
     fresh: bool,
-    /// Bytes per block.
-    pub(crate) block_size: u32,
-    /// Offset just past the last block.
-    limit: u32,
-    /// Blocks the pool can hold.
-    pub(crate) capacity: u32,
-    /// The heap that owns the pool's arena.
-    pub(crate) heap: *const Heap,
-    /// Neighbours on the class list, or the next free pool in the arena.
-    pub(crate) next: UnsafeCell<*mut Pool>,
-    /// Neighbour on the class list.
-    pub(crate) prev: UnsafeCell<*mut Pool>,
     /// What other threads touch, on its own cache line.
     pub(crate) shared: Shared,
 }
@@ -201,18 +205,19 @@ impl Pool {
         Pool {
             free: UnsafeCell::new(ptr::null_mut()),
             local_free: UnsafeCell::new(ptr::null_mut()),
+            heap: ptr::null(),
+            next: UnsafeCell::new(ptr::null_mut()),
+            prev: UnsafeCell::new(ptr::null_mut()),
             used: UnsafeCell::new(0),
+            slow_mark: UnsafeCell::new(0),
             bump: UnsafeCell::new(0),
+            block_size: 0,
+            limit: 0,
+            capacity: 0,
             in_full: UnsafeCell::new(false),
             free_is_zero: UnsafeCell::new(false),
             class: 0,
             fresh: false,
-            block_size: 0,
-            limit: 0,
-            capacity: 0,
-            heap: ptr::null(),
-            next: UnsafeCell::new(ptr::null_mut()),
-            prev: UnsafeCell::new(ptr::null_mut()),
             shared: Shared {
                 remote: RemoteFree::new(),
                 next_pending: UnsafeCell::new(ptr::null_mut()),
@@ -226,18 +231,19 @@ impl Pool {
         Pool {
             free: UnsafeCell::new(ptr::null_mut()),
             local_free: UnsafeCell::new(ptr::null_mut()),
+            heap: ptr::null(),
+            next: UnsafeCell::new(ptr::null_mut()),
+            prev: UnsafeCell::new(ptr::null_mut()),
             used: UnsafeCell::new(0),
+            slow_mark: UnsafeCell::new(0),
             bump: UnsafeCell::new(0),
+            block_size: 0,
+            limit: 0,
+            capacity: 0,
             in_full: UnsafeCell::new(false),
             free_is_zero: UnsafeCell::new(false),
             class: 0,
             fresh: false,
-            block_size: 0,
-            limit: 0,
-            capacity: 0,
-            heap: ptr::null(),
-            next: UnsafeCell::new(ptr::null_mut()),
-            prev: UnsafeCell::new(ptr::null_mut()),
             shared: Shared {
                 remote: RemoteFree::new(),
                 next_pending: UnsafeCell::new(ptr::null_mut()),
@@ -259,18 +265,19 @@ impl Pool {
         let header = Pool {
             free: UnsafeCell::new(ptr::null_mut()),
             local_free: UnsafeCell::new(ptr::null_mut()),
+            heap,
+            next: UnsafeCell::new(ptr::null_mut()),
+            prev: UnsafeCell::new(ptr::null_mut()),
             used: UnsafeCell::new(0),
-            bump: UnsafeCell::new(first as u32),
+            slow_mark: UnsafeCell::new(0),
+            bump: UnsafeCell::new(first as u16),
+            block_size: size as u16,
+            limit: (first + capacity * size) as u16,
+            capacity: capacity as u16,
             in_full: UnsafeCell::new(false),
             free_is_zero: UnsafeCell::new(false),
             class: class as u8,
             fresh,
-            block_size: size as u32,
-            limit: (first + capacity * size) as u32,
-            capacity: capacity as u32,
-            heap,
-            next: UnsafeCell::new(ptr::null_mut()),
-            prev: UnsafeCell::new(ptr::null_mut()),
             shared: Shared {
                 remote: RemoteFree::new(),
                 next_pending: UnsafeCell::new(ptr::null_mut()),
@@ -299,7 +306,7 @@ impl Pool {
     /// # Safety
     /// The caller holds the pool's heap and owns `block`, a block of this pool.
     #[inline(always)]
-    pub(crate) unsafe fn push_local(&self, block: *mut Block) -> u32 {
+    pub(crate) unsafe fn push_local(&self, block: *mut Block) -> u16 {
         // SAFETY: the caller holds the pool and owns the block.
         unsafe {
             Block::set_next(block, self.local_free.get());
@@ -336,7 +343,7 @@ impl Pool {
             }
             Block::set_next(tail, self.local_free.get());
             self.local_free.set(list);
-            self.used.set(self.used.get() - n);
+            self.used.set(self.used.get() - n as u16);
         }
         n
     }
@@ -364,6 +371,33 @@ impl Pool {
                 return (taken, true);
             }
             (taken, Pool::carve(this))
+        }
+    }
+
+    /// The pool ran out of blocks: it leaves its class list until a few
+    /// (an eighth of its capacity) come back by local frees, so that it is
+    /// not relinked, used up and unlinked again for every single block.
+    ///
+    /// # Safety
+    /// The caller holds the pool and has just taken it off its list.
+    pub(crate) unsafe fn detach_full(&self) {
+        let relink = (self.capacity / 8).max(1);
+        // SAFETY: the caller holds the pool.
+        unsafe {
+            self.in_full.set(true);
+            self.slow_mark.set(self.capacity - relink);
+        }
+    }
+
+    /// The pool goes (back) on its class list.
+    ///
+    /// # Safety
+    /// The caller holds the pool and links it.
+    pub(crate) unsafe fn mark_listed(&self) {
+        // SAFETY: the caller holds the pool.
+        unsafe {
+            self.in_full.set(false);
+            self.slow_mark.set(0);
         }
     }
 
@@ -409,7 +443,7 @@ impl Pool {
             }
             Block::init(block, ptr::null_mut());
             pool.free.set(first);
-            pool.bump.set((start + n * size) as u32);
+            pool.bump.set((start + n * size) as u16);
             pool.free_is_zero.set(pool.fresh);
             true
         }
