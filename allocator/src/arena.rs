@@ -34,7 +34,7 @@ use crate::os;
 use crate::pool::{POOL_HEADER_SIZE, Pool};
 use crate::sanitizer;
 use crate::size_class::{ALIGNMENT, ARENA_SIZE, POOL_SIZE, POOLS_PER_ARENA, round_up};
-use crate::sync::UnsafeCell;
+use crate::sync::{UnsafeCell, array_of, const_unless_loom};
 use core::ptr;
 
 /// The header of an arena.
@@ -101,23 +101,14 @@ pub(crate) struct ArenaSet {
 }
 
 impl ArenaSet {
-    /// A set with no arenas.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self {
-            buckets: [const { UnsafeCell::new(ptr::null_mut()) }; POOLS_PER_ARENA],
-            nonempty: UnsafeCell::new(0),
-            spare: UnsafeCell::new(ptr::null_mut()),
-        }
-    }
-
-    /// A set with no arenas.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self {
-            buckets: core::array::from_fn(|_| UnsafeCell::new(ptr::null_mut())),
-            nonempty: UnsafeCell::new(0),
-            spare: UnsafeCell::new(ptr::null_mut()),
+    const_unless_loom! {
+        /// A set with no arenas.
+        pub(crate) fn new() -> Self {
+            Self {
+                buckets: array_of![UnsafeCell::new(ptr::null_mut()); POOLS_PER_ARENA],
+                nonempty: UnsafeCell::new(0),
+                spare: UnsafeCell::new(ptr::null_mut()),
+            }
         }
     }
 

@@ -15,7 +15,7 @@
 
 use crate::os;
 use crate::size_class::ARENA_SIZE;
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering, array_of, const_unless_loom};
 use core::ptr;
 
 const ADDRESS_BITS: u32 = 47;
@@ -39,19 +39,12 @@ const _: () = assert!(4096 * 512 * 64 * ARENA_SIZE == 1 << ADDRESS_BITS);
 impl<const ROOT: usize, const WORDS: usize> ArenaMap<ROOT, WORDS> {
     const LEAF_BITS: usize = WORDS * 64;
 
-    /// An empty map.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self {
-            root: [const { AtomicUsize::new(0) }; ROOT],
-        }
-    }
-
-    /// An empty map.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self {
-            root: core::array::from_fn(|_| AtomicUsize::new(0)),
+    const_unless_loom! {
+        /// An empty map.
+        pub(crate) fn new() -> Self {
+            Self {
+                root: array_of![AtomicUsize::new(0); ROOT],
+            }
         }
     }
 

@@ -37,7 +37,7 @@ use crate::remote::{Arm, Holder, Inbox};
 use crate::sanitizer;
 use crate::size_class::{NUM_CLASSES, POOLS_PER_ARENA};
 use crate::stats::HeapCounters;
-use crate::sync::UnsafeCell;
+use crate::sync::{UnsafeCell, array_of, const_unless_loom};
 use crate::{debug, remote};
 use core::ptr;
 
@@ -80,36 +80,39 @@ unsafe impl Sync for Heap {}
 unsafe impl Send for Heap {}
 
 impl Heap {
+    const_unless_loom! {
+        /// A heap whose class lists still have to be pointed at its own
+        /// sentinel (which needs the heap's final address).
+        fn unlinked(registry: *const Registry, placeholder: bool) -> Heap {
+            Heap {
+                pools: array_of![UnsafeCell::new(ptr::null_mut()); NUM_CLASSES],
+                counters: HeapCounters::new(),
+                arenas: ArenaSet::new(),
+                abandoned: UnsafeCell::new(false),
+                idle: UnsafeCell::new(0),
+                active: UnsafeCell::new(0),
+                slow_calls: UnsafeCell::new(0),
+                placeholder,
+                registry,
+                next_in_registry: ptr::null(),
+                sentinel: Pool::sentinel(),
+                inbox: Inbox::new(),
+            }
+        }
+    }
+
     /// The placeholder heap new threads start on; `this` is its own address.
     #[cfg(not(loom))]
     pub(crate) const fn placeholder(this: *const Heap, registry: *const Registry) -> Heap {
         // SAFETY: only the address of the field is taken.
         let sentinel = unsafe { &raw const (*this).sentinel } as *mut Pool;
-        Heap {
-            pools: [const { UnsafeCell::new(ptr::null_mut()) }; NUM_CLASSES],
-            counters: HeapCounters::new(),
-            arenas: ArenaSet::new(),
-            abandoned: UnsafeCell::new(false),
-            idle: UnsafeCell::new(0),
-            active: UnsafeCell::new(0),
-            slow_calls: UnsafeCell::new(0),
-            placeholder: true,
-            registry,
-            next_in_registry: ptr::null(),
-            sentinel: Pool::sentinel(),
-            inbox: Inbox::new(),
-        }
-        .with_sentinel(sentinel)
-    }
-
-    #[cfg(not(loom))]
-    const fn with_sentinel(mut self, sentinel: *mut Pool) -> Heap {
+        let mut heap = Heap::unlinked(registry, true);
         let mut i = 0;
         while i < NUM_CLASSES {
-            self.pools[i] = UnsafeCell::new(sentinel);
+            heap.pools[i] = UnsafeCell::new(sentinel);
             i += 1;
         }
-        self
+        heap
     }
 
     /// Writes a new heap, held by the calling thread, at `this`.
@@ -119,26 +122,9 @@ impl Heap {
     pub(crate) unsafe fn init(this: *mut Heap, registry: *const Registry) {
         // SAFETY: only the address of the field is taken.
         let sentinel = unsafe { &raw mut (*this).sentinel };
-        let heap = Heap {
-            #[cfg(not(loom))]
-            pools: [const { UnsafeCell::new(ptr::null_mut()) }; NUM_CLASSES],
-            #[cfg(loom)]
-            pools: core::array::from_fn(|_| UnsafeCell::new(ptr::null_mut())),
-            counters: HeapCounters::new(),
-            arenas: ArenaSet::new(),
-            abandoned: UnsafeCell::new(false),
-            idle: UnsafeCell::new(0),
-            active: UnsafeCell::new(0),
-            slow_calls: UnsafeCell::new(0),
-            placeholder: false,
-            registry,
-            next_in_registry: ptr::null(),
-            sentinel: Pool::sentinel(),
-            inbox: Inbox::new(),
-        };
         // SAFETY: the caller gives us `this`; the heap is not shared yet.
         unsafe {
-            this.write(heap);
+            this.write(Heap::unlinked(registry, false));
             for head in &(*this).pools {
                 head.set(sentinel);
             }
@@ -488,23 +474,14 @@ impl Heap {
         // SAFETY: the caller holds the heap.
         unsafe {
             self.collect_inbox();
-            for class in 0..NUM_CLASSES {
-                let mut pool = self.pools[class].get();
-                while pool != self.sentinel() {
-                    let p = &*pool;
-                    let next = p.next.get();
-                    let taken = p.absorb(p.shared.remote.take());
-                    self.counters.in_use[class].sub(taken as usize);
-                    if p.used.get() == 0 && !p.shared.remote.is_pending() {
-                        self.release_pool(pool);
-                    }
-                    pool = if next.is_null() {
-                        self.sentinel()
-                    } else {
-                        next
-                    };
+            self.for_each_listed(|pool| {
+                let p = &*pool;
+                let taken = p.absorb(p.shared.remote.take());
+                self.counters.in_use[p.class as usize].sub(taken as usize);
+                if p.used.get() == 0 && !p.shared.remote.is_pending() {
+                    self.release_pool(pool);
                 }
-            }
+            });
             self.arenas.release_spare(self);
         }
     }
@@ -583,18 +560,9 @@ impl Heap {
         unsafe {
             self.collect_inbox();
             self.abandoned.set(true);
-            for class in 0..NUM_CLASSES {
-                let mut pool = self.pools[class].get();
-                while pool != self.sentinel() {
-                    let next = (*pool).next.get();
-                    self.settle(pool);
-                    pool = if next.is_null() {
-                        self.sentinel()
-                    } else {
-                        next
-                    };
-                }
-            }
+            self.for_each_listed(|pool| {
+                self.settle(pool);
+            });
             self.arenas.release_spare(self);
             self.let_go(Holder::Active);
         }
@@ -624,6 +592,31 @@ impl Heap {
     }
 
     // ----- class lists ------------------------------------------------------
+
+    /// Calls `f` on every pool on a class list. `f` may take the pool it is
+    /// given off its list (give it back, or find it full), but must not
+    /// touch any other listed pool.
+    ///
+    /// # Safety
+    /// The caller holds the heap.
+    unsafe fn for_each_listed(&self, mut f: impl FnMut(*mut Pool)) {
+        // SAFETY: the caller holds the heap; each pool's successor is read
+        // before `f` may unlink the pool.
+        unsafe {
+            for class in 0..NUM_CLASSES {
+                let mut pool = self.pools[class].get();
+                while pool != self.sentinel() {
+                    let next = (*pool).next.get();
+                    f(pool);
+                    pool = if next.is_null() {
+                        self.sentinel()
+                    } else {
+                        next
+                    };
+                }
+            }
+        }
+    }
 
     /// Puts `pool` at the front of its class list. An empty pool it
     /// displaces goes back to its arena.

@@ -41,7 +41,7 @@ use crate::heap::Heap;
 use crate::remote::RemoteFree;
 use crate::sanitizer;
 use crate::size_class::{ARENA_SIZE, CARVE_SPAN, POOL_SIZE, POOLS_PER_ARENA, block_size};
-use crate::sync::UnsafeCell;
+use crate::sync::{UnsafeCell, const_unless_loom};
 use core::ptr;
 
 /// A free block: its first word links it to the next free block.
@@ -198,56 +198,31 @@ impl Pool {
             .map_addr(|a| (a & !(ARENA_SIZE - 1)) + index * POOL_SIZE)
     }
 
-    /// A pool that is never handed out: its `free` is always null, so the
-    /// allocation fast path falls through to the slow path.
-    #[cfg(not(loom))]
-    pub(crate) const fn sentinel() -> Pool {
-        Pool {
-            free: UnsafeCell::new(ptr::null_mut()),
-            local_free: UnsafeCell::new(ptr::null_mut()),
-            heap: ptr::null(),
-            next: UnsafeCell::new(ptr::null_mut()),
-            prev: UnsafeCell::new(ptr::null_mut()),
-            used: UnsafeCell::new(0),
-            slow_mark: UnsafeCell::new(0),
-            bump: UnsafeCell::new(0),
-            block_size: 0,
-            limit: 0,
-            capacity: 0,
-            in_full: UnsafeCell::new(false),
-            free_is_zero: UnsafeCell::new(false),
-            class: 0,
-            fresh: false,
-            shared: Shared {
-                remote: RemoteFree::new(),
-                next_pending: UnsafeCell::new(ptr::null_mut()),
-            },
-        }
-    }
-
-    /// A pool that is never handed out (see the non-loom version).
-    #[cfg(loom)]
-    pub(crate) fn sentinel() -> Pool {
-        Pool {
-            free: UnsafeCell::new(ptr::null_mut()),
-            local_free: UnsafeCell::new(ptr::null_mut()),
-            heap: ptr::null(),
-            next: UnsafeCell::new(ptr::null_mut()),
-            prev: UnsafeCell::new(ptr::null_mut()),
-            used: UnsafeCell::new(0),
-            slow_mark: UnsafeCell::new(0),
-            bump: UnsafeCell::new(0),
-            block_size: 0,
-            limit: 0,
-            capacity: 0,
-            in_full: UnsafeCell::new(false),
-            free_is_zero: UnsafeCell::new(false),
-            class: 0,
-            fresh: false,
-            shared: Shared {
-                remote: RemoteFree::new(),
-                next_pending: UnsafeCell::new(ptr::null_mut()),
-            },
+    const_unless_loom! {
+        /// A pool that is never handed out: its `free` is always null, so the
+        /// allocation fast path falls through to the slow path.
+        pub(crate) fn sentinel() -> Pool {
+            Pool {
+                free: UnsafeCell::new(ptr::null_mut()),
+                local_free: UnsafeCell::new(ptr::null_mut()),
+                heap: ptr::null(),
+                next: UnsafeCell::new(ptr::null_mut()),
+                prev: UnsafeCell::new(ptr::null_mut()),
+                used: UnsafeCell::new(0),
+                slow_mark: UnsafeCell::new(0),
+                bump: UnsafeCell::new(0),
+                block_size: 0,
+                limit: 0,
+                capacity: 0,
+                in_full: UnsafeCell::new(false),
+                free_is_zero: UnsafeCell::new(false),
+                class: 0,
+                fresh: false,
+                shared: Shared {
+                    remote: RemoteFree::new(),
+                    next_pending: UnsafeCell::new(ptr::null_mut()),
+                },
+            }
         }
     }
 

@@ -17,7 +17,7 @@
 use crate::heap::Heap;
 use crate::os;
 use crate::stats::GlobalCounters;
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering, const_unless_loom};
 use core::ptr;
 
 /// All heaps, and the process-wide counters.
@@ -31,21 +31,13 @@ pub(crate) struct Registry {
 const HEAP_MAPPING: usize = size_of::<Heap>().next_multiple_of(4096);
 
 impl Registry {
-    /// An empty registry.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self {
-            heaps: AtomicUsize::new(0),
-            counters: GlobalCounters::new(),
-        }
-    }
-
-    /// An empty registry.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self {
-            heaps: AtomicUsize::new(0),
-            counters: GlobalCounters::new(),
+    const_unless_loom! {
+        /// An empty registry.
+        pub(crate) fn new() -> Self {
+            Self {
+                heaps: AtomicUsize::new(0),
+                counters: GlobalCounters::new(),
+            }
         }
     }
 

@@ -44,7 +44,7 @@
 //!   the next only through a release/acquire pair on the inbox word.
 
 use crate::pool::{Block, Pool};
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering, const_unless_loom};
 use crate::{debug, sanitizer};
 use core::ptr;
 
@@ -105,16 +105,11 @@ pub(crate) enum Arm {
 pub(crate) struct RemoteFree(AtomicUsize);
 
 impl RemoteFree {
-    /// An empty list with no tag.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self(AtomicUsize::new(0))
-    }
-
-    /// An empty list with no tag.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self(AtomicUsize::new(0))
+    const_unless_loom! {
+        /// An empty list with no tag.
+        pub(crate) fn new() -> Self {
+            Self(AtomicUsize::new(0))
+        }
     }
 
     /// Pushes `block`, freed by a thread that does not hold the pool's heap.
@@ -237,16 +232,11 @@ pub(crate) enum Delivery {
 pub(crate) struct Inbox(AtomicUsize);
 
 impl Inbox {
-    /// An empty inbox of a heap held by the thread that creates it.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self(AtomicUsize::new(Holder::Active as usize))
-    }
-
-    /// An empty inbox of a heap held by the thread that creates it.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self(AtomicUsize::new(Holder::Active as usize))
+    const_unless_loom! {
+        /// An empty inbox of a heap held by the thread that creates it.
+        pub(crate) fn new() -> Self {
+            Self(AtomicUsize::new(Holder::Active as usize))
+        }
     }
 
     /// Delivers `pool`, whose `NOTIFY` the caller consumed. Claims the heap

@@ -18,7 +18,7 @@ use crate::remote::Holder;
 use crate::size_class::{
     ARENA_SIZE, NUM_CLASSES, POOLS_PER_ARENA, SMALL_REQUEST_THRESHOLD, block_size,
 };
-use crate::sync::{AtomicUsize, Counter, Ordering};
+use crate::sync::{AtomicUsize, Counter, Ordering, array_of, const_unless_loom};
 use core::fmt;
 
 /// Counters of one heap, written by its holder only.
@@ -34,25 +34,15 @@ pub(crate) struct HeapCounters {
 }
 
 impl HeapCounters {
-    /// All zero.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self {
-            in_use: [const { Counter::new() }; NUM_CLASSES],
-            pools: [const { Counter::new() }; NUM_CLASSES],
-            capacity: [const { Counter::new() }; NUM_CLASSES],
-            pool_bytes: Counter::new(),
-        }
-    }
-
-    /// All zero.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self {
-            in_use: core::array::from_fn(|_| Counter::new()),
-            pools: core::array::from_fn(|_| Counter::new()),
-            capacity: core::array::from_fn(|_| Counter::new()),
-            pool_bytes: Counter::new(),
+    const_unless_loom! {
+        /// All zero.
+        pub(crate) fn new() -> Self {
+            Self {
+                in_use: array_of![Counter::new(); NUM_CLASSES],
+                pools: array_of![Counter::new(); NUM_CLASSES],
+                capacity: array_of![Counter::new(); NUM_CLASSES],
+                pool_bytes: Counter::new(),
+            }
         }
     }
 }
@@ -67,27 +57,16 @@ pub(crate) struct GlobalCounters {
 }
 
 impl GlobalCounters {
-    /// All zero.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self {
-            arenas_current: AtomicUsize::new(0),
-            arenas_highwater: AtomicUsize::new(0),
-            arenas_allocated_total: AtomicUsize::new(0),
-            arenas_reclaimed_total: AtomicUsize::new(0),
-            bytes_mapped: AtomicUsize::new(0),
-        }
-    }
-
-    /// All zero.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self {
-            arenas_current: AtomicUsize::new(0),
-            arenas_highwater: AtomicUsize::new(0),
-            arenas_allocated_total: AtomicUsize::new(0),
-            arenas_reclaimed_total: AtomicUsize::new(0),
-            bytes_mapped: AtomicUsize::new(0),
+    const_unless_loom! {
+        /// All zero.
+        pub(crate) fn new() -> Self {
+            Self {
+                arenas_current: AtomicUsize::new(0),
+                arenas_highwater: AtomicUsize::new(0),
+                arenas_allocated_total: AtomicUsize::new(0),
+                arenas_reclaimed_total: AtomicUsize::new(0),
+                bytes_mapped: AtomicUsize::new(0),
+            }
         }
     }
 

@@ -19,6 +19,39 @@ pub(crate) use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+/// Defines a constructor that is a `const fn` except under loom, whose
+/// types cannot be built in constants (the static heap and registry need
+/// `const`; loom models build everything at run time).
+macro_rules! const_unless_loom {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
+        $(#[$meta])*
+        #[cfg(not(loom))]
+        $vis const fn $name($($arg: $ty),*) -> $ret $body
+
+        $(#[$meta])*
+        #[cfg(loom)]
+        $vis fn $name($($arg: $ty),*) -> $ret $body
+    };
+}
+pub(crate) use const_unless_loom;
+
+/// `[$e; $n]` for elements that are not `Copy`: a `const` block normally,
+/// `array::from_fn` under loom (whose constructors are not `const`).
+#[cfg(not(loom))]
+macro_rules! array_of {
+    ($e:expr; $n:expr) => {
+        [const { $e }; $n]
+    };
+}
+/// `[$e; $n]` for elements that are not `Copy` (see the non-loom version).
+#[cfg(loom)]
+macro_rules! array_of {
+    ($e:expr; $n:expr) => {
+        core::array::from_fn(|_| $e)
+    };
+}
+pub(crate) use array_of;
+
 /// A cell for data whose accesses are ordered by something else: ownership
 /// of the heap it belongs to, or publication through an atomic.
 ///
@@ -32,20 +65,16 @@ pub(crate) struct UnsafeCell<T> {
 }
 
 impl<T: Copy> UnsafeCell<T> {
-    /// A cell holding `value`.
-    #[cfg(not(loom))]
-    #[inline(always)]
-    pub(crate) const fn new(value: T) -> Self {
-        Self {
-            inner: core::cell::UnsafeCell::new(value),
-        }
-    }
-
-    /// A cell holding `value`.
-    #[cfg(loom)]
-    pub(crate) fn new(value: T) -> Self {
-        Self {
-            inner: loom::cell::UnsafeCell::new(value),
+    const_unless_loom! {
+        /// A cell holding `value`.
+        #[inline(always)]
+        pub(crate) fn new(value: T) -> Self {
+            Self {
+                #[cfg(not(loom))]
+                inner: core::cell::UnsafeCell::new(value),
+                #[cfg(loom)]
+                inner: loom::cell::UnsafeCell::new(value),
+            }
         }
     }
 
@@ -91,16 +120,11 @@ impl<T: Copy> UnsafeCell<T> {
 pub(crate) struct Counter(AtomicUsize);
 
 impl Counter {
-    /// A counter at zero.
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Self(AtomicUsize::new(0))
-    }
-
-    /// A counter at zero.
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        Self(AtomicUsize::new(0))
+    const_unless_loom! {
+        /// A counter at zero.
+        pub(crate) fn new() -> Self {
+            Self(AtomicUsize::new(0))
+        }
     }
 
     /// The current value, as any thread sees it.
