@@ -116,12 +116,14 @@ pub(crate) struct Pool {
     pub(crate) next: UnsafeCell<*mut Pool>,
     /// Neighbour on the class list.
     pub(crate) prev: UnsafeCell<*mut Pool>,
-    /// Blocks handed out (including remote frees not yet taken in).
-    pub(crate) used: UnsafeCell<u16>,
+    /// Blocks handed out (including remote frees not yet taken in). As wide
+    /// as `slow_mark`, so that the free path's loads of the pair never
+    /// straddle the allocation path's store (a store-forwarding stall).
+    pub(crate) used: UnsafeCell<u32>,
     /// A free that leaves `used` at or below this takes the slow path: 0 on
     /// a class list (the pool emptied), `RELINK` blocks below capacity when
     /// full (enough came back to put it on its list again).
-    pub(crate) slow_mark: UnsafeCell<u16>,
+    pub(crate) slow_mark: UnsafeCell<u32>,
     /// Offset of the first never-carved block.
     bump: UnsafeCell<u16>,
     /// Bytes per block.
@@ -281,7 +283,7 @@ impl Pool {
     /// # Safety
     /// The caller holds the pool's heap and owns `block`, a block of this pool.
     #[inline(always)]
-    pub(crate) unsafe fn push_local(&self, block: *mut Block) -> u16 {
+    pub(crate) unsafe fn push_local(&self, block: *mut Block) -> u32 {
         // SAFETY: the caller holds the pool and owns the block.
         unsafe {
             Block::set_next(block, self.local_free.get());
@@ -318,7 +320,7 @@ impl Pool {
             }
             Block::set_next(tail, self.local_free.get());
             self.local_free.set(list);
-            self.used.set(self.used.get() - n as u16);
+            self.used.set(self.used.get() - n);
         }
         n
     }
@@ -360,7 +362,7 @@ impl Pool {
         // SAFETY: the caller holds the pool.
         unsafe {
             self.in_full.set(true);
-            self.slow_mark.set(self.capacity - relink);
+            self.slow_mark.set(u32::from(self.capacity - relink));
         }
     }
 
