@@ -807,6 +807,57 @@ mod tests {
         assert_eq!(registry.counters_snapshot(), (1, 0), "no arena churn");
     }
 
+    #[test]
+    fn new_pools_come_from_the_busiest_arena() {
+        let registry = Registry::new();
+        let heap = registry.attach().unwrap();
+        // Arena A full of 512-byte pools, then three pools in arena B.
+        let per_pool = POOL_SIZE / 512;
+        let in_a = (POOLS_PER_ARENA - 1) * per_pool + (POOL_SIZE - FIRST_BLOCK_IN_ARENA) / 512;
+        let a_blocks: Vec<*mut u8> = (0..in_a).map(|_| alloc(heap, 512)).collect();
+        let b_blocks: Vec<*mut u8> = (0..3 * per_pool).map(|_| alloc(heap, 512)).collect();
+        let (a, b) = (Arena::of(a_blocks[0]), Arena::of(b_blocks[0]));
+        assert_ne!(a, b);
+        assert!(a_blocks.iter().all(|&p| Arena::of(p) == a));
+        // Empty two whole pools of A, so that A has a free pool and is still
+        // far busier than B.
+        let emptied = [
+            Pool::of(a_blocks[per_pool]),
+            Pool::of(a_blocks[3 * per_pool]),
+        ];
+        assert_ne!(emptied[0], emptied[1]);
+        let (gone, kept): (Vec<*mut u8>, Vec<*mut u8>) = a_blocks
+            .iter()
+            .partition(|&&p| emptied.contains(&Pool::of(p)));
+        for &p in &gone {
+            free(heap, p);
+        }
+        // SAFETY: the test thread holds the heap.
+        let (free_a, free_b) = unsafe { (Arena::free_pools(a), Arena::free_pools(b)) };
+        // (The second pool emptied was relinked at the front first, so it
+        // stays as its class's current pool: one pool of A goes back.)
+        assert_eq!(free_a, 1);
+        assert!(free_b > 50, "B has {free_b} free pools");
+        // A new pool, of another class, comes from the busier arena, A.
+        let p = alloc(heap, 16);
+        assert_eq!(
+            Arena::of(p),
+            a,
+            "a new pool must come from the arena with the fewest free pools"
+        );
+        free(heap, p);
+        for &q in kept.iter().chain(&b_blocks) {
+            free(heap, q);
+        }
+        // SAFETY: the test thread holds the heap.
+        unsafe { heap.collect() };
+        assert_eq!(
+            registry.counters_snapshot().0,
+            0,
+            "collect gives every arena back"
+        );
+    }
+
     /// Counts a free list.
     unsafe fn list_len(mut b: *mut Block) -> usize {
         let mut n = 0;

@@ -205,13 +205,6 @@ pub unsafe fn payload<'a>(p: *mut u8) -> &'a loom::cell::UnsafeCell<usize> {
     unsafe { &(*p.cast::<Block>()).payload }
 }
 
-/// How many blocks of `size` bytes a pool holds (pool 0 of an arena holds
-/// fewer: the arena header).
-pub fn pool_capacity(size: usize) -> usize {
-    let block = crate::size_class::block_size(class_of(size));
-    crate::size_class::POOL_SIZE / block
-}
-
 /// Whether two blocks share a pool.
 pub fn same_pool(a: *mut u8, b: *mut u8) -> bool {
     Pool::of(a) == Pool::of(b)

@@ -109,9 +109,16 @@ pub struct ClassStats {
 /// ones. Taken with [`stats()`](crate::stats()); printed with `Display`.
 ///
 /// ```
-/// let before = pymalloc::stats();
-/// println!("{before}");
-/// assert!(before.arenas_highwater >= before.arenas_current);
+/// use std::alloc::{GlobalAlloc, Layout};
+/// let layout = Layout::new::<[u8; 100]>(); // the 112-byte class
+/// // SAFETY: non-zero layout; freed below with the same layout.
+/// let p = unsafe { pymalloc::PyMalloc.alloc(layout) };
+/// let s = pymalloc::stats();
+/// assert!(s.classes[6].block_size == 112 && s.classes[6].blocks_in_use >= 1);
+/// assert!(s.small_bytes_in_use >= 112 && s.arenas_current >= 1);
+/// println!("{s}");
+/// // SAFETY: the block above, once.
+/// unsafe { pymalloc::PyMalloc.dealloc(p, layout) };
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {

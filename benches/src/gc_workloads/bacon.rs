@@ -31,13 +31,6 @@ impl GcHeap for BaconPeer {
     const COLLECTS: bool = true;
     type Ptr = Cc<BaconNode>;
 
-    fn new_node() -> Self::Ptr {
-        Cc::new(BaconNode {
-            edges: RefCell::new(Vec::new()),
-            _tally: Tally::new(),
-        })
-    }
-
     fn node_with(edges: Vec<Self::Ptr>) -> Self::Ptr {
         Cc::new(BaconNode {
             edges: RefCell::new(edges),

@@ -26,13 +26,6 @@ impl GcHeap for CyclegcPeer {
     const COLLECTS: bool = true;
     type Ptr = Gc<CycleNode>;
 
-    fn new_node() -> Self::Ptr {
-        Gc::new(CycleNode {
-            edges: RefCell::new(Vec::new()),
-            _tally: Tally::new(),
-        })
-    }
-
     fn node_with(edges: Vec<Self::Ptr>) -> Self::Ptr {
         Gc::new(CycleNode {
             edges: RefCell::new(edges),

@@ -31,13 +31,6 @@ impl GcHeap for DumpsterPeer {
     const COLLECTS: bool = true;
     type Ptr = Gc<DumpsterNode>;
 
-    fn new_node() -> Self::Ptr {
-        Gc::new(DumpsterNode {
-            edges: RefCell::new(Vec::new()),
-            _tally: Tally::new(),
-        })
-    }
-
     fn node_with(edges: Vec<Self::Ptr>) -> Self::Ptr {
         Gc::new(DumpsterNode {
             edges: RefCell::new(edges),

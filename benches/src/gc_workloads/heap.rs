@@ -54,7 +54,9 @@ pub trait GcHeap: 'static {
     type Ptr: Clone;
 
     /// A new node with no edges.
-    fn new_node() -> Self::Ptr;
+    fn new_node() -> Self::Ptr {
+        Self::node_with(Vec::new())
+    }
     /// A new node whose edges are `edges`, set in one step (filling a
     /// rust-gc `GcCell` one push at a time is quadratic: each mutable borrow
     /// roots and unroots all of its contents).

@@ -20,13 +20,6 @@ impl GcHeap for RcPeer {
     const COLLECTS: bool = false;
     type Ptr = Rc<RcNode>;
 
-    fn new_node() -> Self::Ptr {
-        Rc::new(RcNode {
-            edges: RefCell::new(Vec::new()),
-            _tally: Tally::new(),
-        })
-    }
-
     fn node_with(edges: Vec<Self::Ptr>) -> Self::Ptr {
         Rc::new(RcNode {
             edges: RefCell::new(edges),

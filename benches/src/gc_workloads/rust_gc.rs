@@ -46,13 +46,6 @@ impl GcHeap for RustGcPeer {
     const COLLECTS: bool = true;
     type Ptr = Gc<RustGcNode>;
 
-    fn new_node() -> Self::Ptr {
-        Gc::new(RustGcNode {
-            edges: GcCell::new(Vec::new()),
-            _tally: Tally::new(),
-        })
-    }
-
     fn node_with(edges: Vec<Self::Ptr>) -> Self::Ptr {
         Gc::new(RustGcNode {
             edges: GcCell::new(edges),
