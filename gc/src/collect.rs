@@ -24,11 +24,12 @@
 //!    any ran, repeat steps 2-4 on the unreachable set alone: objects a
 //!    finalizer made reachable again (resurrected) survive.
 //! 6. Trace the garbage once more and check it against the counts
-//!    ([`verify_and_mark`]); if that holds, mark every garbage value
-//!    `DROPPED`, drop them all, then unpin and free the boxes. A box that
-//!    still has handles after its value was dropped (a `Drop` stashed one,
-//!    or a `Trace` impl hid one) is kept until those handles go; it reports
-//!    `None` from `Gc::try_deref`.
+//!    ([`verify_and_mark`]), unless every candidate's `Trace` is exact
+//!    (`ExactTrace`: then the check cannot fail and is skipped); mark every
+//!    garbage value `DROPPED`, drop them all, then unpin and free the
+//!    boxes. A box that still has handles after its value was dropped (a
+//!    `Drop` stashed one, or a `Trace` impl hid one) is kept until those
+//!    handles go; it reports `None` from `Gc::try_deref`.
 //!
 //! # Invariants
 //! - A box is pinned by the collector iff its `COLLECTING` flag is set.
@@ -55,7 +56,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
 
 use crate::collector::State;
-use crate::gc::{self, DROPPED, ONE, drain_release_queue, header_of_links, value_of_links};
+use crate::gc::{
+    self, DROPPED, FINALIZER, INEXACT, ONE, drain_release_queue, header_of_links, value_of_links,
+};
 use crate::hooks::{self, CollectionInfo, Phase};
 use crate::list::{
     self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, FINALIZED, Links, OUTSIDE, PERSISTENT, REFS_SHIFT,
@@ -209,18 +212,29 @@ impl Run<'_> {
             for generation in 0..=self.generation {
                 list::splice_back(&st.gens[generation], young);
             }
-            let (candidates, consistent) = count_refs(young, self.generation);
+            let Counted {
+                candidates,
+                consistent,
+                exact,
+                finalizers,
+            } = count_refs(young, self.generation);
             if !consistent {
                 return Outcome {
                     candidates,
                     ..self.abandon(0)
                 };
             }
-            let mut survivors = self.move_unreachable(young, unreachable);
+            // Exact traces run no code that could see a `DROPPED` mark, so
+            // the garbage can be marked as it is found (a box found
+            // reachable after all is unmarked again), unless finalizers are
+            // to run first.
+            let mut marked = exact && !finalizers;
+            let mut survivors = self.move_unreachable(young, unreachable, marked);
             list::splice_back(young, &st.gens[self.target]);
 
             if !list::is_empty(unreachable) {
-                if finalize(unreachable, panic) {
+                // (No candidate with a finalizer still to run: no walk.)
+                if finalizers && finalize(unreachable, panic) {
                     // PEP 442: finalizers may have resurrected objects; only
                     // what is still unreachable from outside is garbage.
                     reset_refs(unreachable);
@@ -230,17 +244,29 @@ impl Run<'_> {
                             ..self.abandon(survivors)
                         };
                     }
-                    survivors += self.move_unreachable(unreachable, garbage);
+                    marked = exact;
+                    survivors += self.move_unreachable(unreachable, garbage, marked);
                     list::splice_back(unreachable, &st.gens[self.target]);
                 } else {
                     list::splice_back(unreachable, garbage);
                 }
             }
-            if !list::is_empty(garbage) && !verify_and_mark(garbage) {
-                return Outcome {
-                    candidates,
-                    ..self.abandon(survivors)
-                };
+            if !list::is_empty(garbage) {
+                if exact {
+                    // Every trace that ran is exact (`ExactTrace`), so the
+                    // counts are right and the check cannot fail.
+                    if !marked {
+                        mark_dropped(garbage);
+                    }
+                } else {
+                    self.count_check();
+                    if !verify_and_mark(garbage) {
+                        return Outcome {
+                            candidates,
+                            ..self.abandon(survivors)
+                        };
+                    }
+                }
             }
             // No `Trace` impl runs from here on.
             self.armed = false;
@@ -252,6 +278,13 @@ impl Run<'_> {
                 survivors,
             }
         }
+    }
+
+    /// The garbage is about to be checked by [`verify_and_mark`].
+    fn count_check(&self) {
+        let mut stats = self.st.stats[self.generation].get();
+        stats.checked += 1;
+        self.st.stats[self.generation].set(stats);
     }
 
     /// A `Trace` impl reported edges that do not match the counts: keep
@@ -300,6 +333,9 @@ impl Run<'_> {
                     let next = (*cur).next.get();
                     let word = (*cur).word.get();
                     (*cur).word.set((word & FINALIZED) | self.target);
+                    // Marks made while finding the garbage are taken back.
+                    let header = &*header_of_links(cur);
+                    header.strong.set(header.strong.get() & !DROPPED);
                     if word & COLLECTING != 0 && !unpin(cur) {
                         st.unlink_dying(cur);
                         st.queue_release(cur);
@@ -316,9 +352,20 @@ impl Run<'_> {
 
     /// CPython's `move_unreachable`: splits `young` into the reachable
     /// (kept in `young`, unpinned, relabelled to the target generation) and
-    /// the unreachable (moved to `unreachable`, still pinned). Returns the
-    /// number of reachable objects kept.
-    unsafe fn move_unreachable(&self, young: *const Links, unreachable: *const Links) -> usize {
+    /// the unreachable (moved to `unreachable`, still pinned, and with
+    /// `mark`, marked `DROPPED`). Returns the number of reachable objects
+    /// kept.
+    ///
+    /// # Safety
+    /// `young` and `unreachable` must be collector lists as the steps
+    /// before leave them; `mark` only if no code but exact traces runs
+    /// before the garbage is dropped.
+    unsafe fn move_unreachable(
+        &self,
+        young: *const Links,
+        unreachable: *const Links,
+        mark: bool,
+    ) -> usize {
         let st = self.st;
         let mut tracer = Tracer::new(Mode::Reachable(young));
         let mut kept = 0;
@@ -349,7 +396,13 @@ impl Run<'_> {
                     // handle count for the final check before dropping
                     // (`verify_and_mark`), which saves that check a pass.
                     // Revived objects have it cleared by the tracer.
-                    let handles = ((*header_of_links(cur)).strong.get() / ONE - 1).min(EXPECT_MAX);
+                    let header = &*header_of_links(cur);
+                    let strong = header.strong.get();
+                    let handles = (strong / ONE - 1).min(EXPECT_MAX);
+                    if mark {
+                        // Unmarked by the tracer if it is found reachable.
+                        header.strong.set(strong | DROPPED);
+                    }
                     l.word.set(
                         l.word.get()
                             | UNREACHABLE
@@ -363,9 +416,9 @@ impl Run<'_> {
         kept
     }
 
-    /// Step 6: drop every garbage value (already marked by
-    /// [`verify_and_mark`]), then free the boxes. Returns (collected,
-    /// uncollectable).
+    /// Step 6: drops every garbage value (all already marked `DROPPED` by
+    /// [`verify_and_mark`] or [`mark_dropped`]), then unpins and frees the
+    /// boxes. Returns (collected, uncollectable).
     unsafe fn drop_garbage(&self, garbage: *const Links, panic: &mut Panic) -> (usize, usize) {
         let st = self.st;
         let mut collected = 0;
@@ -373,10 +426,6 @@ impl Run<'_> {
         // SAFETY: `garbage` is a ring of pinned live boxes with intact
         // values; user code run by the drops cannot unlink pinned boxes.
         unsafe {
-            if list::is_empty(garbage) {
-                return (0, 0);
-            }
-            // `verify_and_mark` has marked them all.
             let mut cur = (*garbage).next.get();
             while cur != garbage {
                 collected += 1;
@@ -389,13 +438,18 @@ impl Run<'_> {
                 }
                 cur = (*cur).next.get();
             }
-            while !list::is_empty(garbage) {
-                let cur = (*garbage).next.get();
-                // `unlink_dying` and the clearing of the scratch state in
-                // one store to the word (a byte store followed by a wider
-                // load of the same word stalls store forwarding).
-                list::remove(cur);
-                st.counts[0].set(st.counts[0].get().saturating_sub(1));
+            st.counts[0].set(st.counts[0].get().saturating_sub(collected));
+            // No user code runs from here on (freeing a box runs no
+            // `Drop`), so the ring is emptied at once and each box only
+            // marked unlinked.
+            let mut cur = (*garbage).next.get();
+            list::init_empty(garbage);
+            while cur != garbage {
+                let next = (*cur).next.get();
+                list::mark_unlinked(cur);
+                // The scratch state cleared in one store to the word (a byte
+                // store followed by a wider load of the same word stalls
+                // store forwarding).
                 (*cur).word.set(((*cur).word.get() & FINALIZED) | OUTSIDE);
                 let type_name = (*(*cur).vtable).type_name;
                 if !gc::unpin_dropped(cur) {
@@ -407,22 +461,23 @@ impl Run<'_> {
                         );
                     }
                 }
+                cur = next;
             }
         }
         (collected, uncollectable)
     }
 }
 
-/// Steps 2 and 3 fused (see the module documentation); returns the number
-/// of candidates and whether every count stayed at or above zero.
+/// Steps 2 and 3 fused (see the module documentation).
 ///
 /// # Safety
 /// `head` must be a consistent ring of live tracked boxes whose generation
 /// bits are at most `generation`, with zero scratch state, and every other
 /// box must say a generation above `generation` or be `NEWBORN`.
-unsafe fn count_refs(head: *const Links, generation: usize) -> (usize, bool) {
+unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     let mut tracer = Tracer::new(Mode::Count(generation));
     let mut candidates = 0;
+    let mut flags = 0;
     // SAFETY: forwarded from the caller. `cur` is pinned before its trace
     // runs, so it stays linked and `cur.next` is valid afterwards even if
     // the trace released other (not yet pinned) candidates.
@@ -443,11 +498,30 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> (usize, bool) {
                 .set((word & FINALIZED) | generation | COLLECTING | (refs << REFS_SHIFT));
             header.strong.set(strong + ONE);
             candidates += 1;
-            ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+            let vtable = &*l.vtable;
+            flags |= vtable.flags;
+            (vtable.trace)(value_of_links(cur), &mut tracer);
             cur = l.next.get();
         }
     }
-    (candidates, !tracer.overcount)
+    Counted {
+        candidates,
+        consistent: !tracer.overcount,
+        exact: flags & INEXACT == 0,
+        finalizers: flags & FINALIZER != 0,
+    }
+}
+
+/// What the first pass found.
+struct Counted {
+    /// The number of candidates.
+    candidates: usize,
+    /// Whether every count stayed at or above zero.
+    consistent: bool,
+    /// Whether every candidate's `Trace` is exact.
+    exact: bool,
+    /// Whether some candidate has a finalizer (that may not have run yet).
+    finalizers: bool,
 }
 
 /// Step 2 again for the resurrection check: the objects are already pinned,
@@ -510,7 +584,11 @@ unsafe fn subtract_refs(head: *const Links) -> bool {
 /// reports look like distinct owned handles.
 ///
 /// The cost is one more trace of the garbage only (live objects are never
-/// looked at); the walk after it replaces the marking walk. Finding a
+/// looked at); the walk after it replaces the marking walk. It is skipped
+/// (for [`mark_dropped`], or marking while the garbage is found) when
+/// every candidate's `Trace` is exact (`ExactTrace`): such impls report
+/// exactly the handles they own and run no other code, so none of the
+/// above can happen. Finding a
 /// handle reported twice needs the addresses of the handles reported into
 /// each object with two or more handles: for an object with exactly two (a
 /// doubly linked list, a parent pointer), the first address waits in its
@@ -589,6 +667,23 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
             }
         }
         ok
+    }
+}
+
+/// Marks every box of the ring `DROPPED`, in place of [`verify_and_mark`]
+/// when every candidate of the collection is exact.
+///
+/// # Safety
+/// `head` must be a consistent ring of pinned live boxes.
+unsafe fn mark_dropped(head: *const Links) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let header = &*header_of_links(cur);
+            header.strong.set(header.strong.get() | DROPPED);
+            cur = (*cur).next.get();
+        }
     }
 }
 

@@ -95,7 +95,16 @@ pub(crate) struct VTable {
     pub(crate) value_offset: usize,
     /// For debug output.
     pub(crate) type_name: fn() -> &'static str,
+    /// [`INEXACT`] and [`FINALIZER`], which the first pass of a collection
+    /// ORs over its candidates in one load.
+    pub(crate) flags: u8,
 }
+
+/// [`VTable::flags`]: `T::EXACT` is false, so a collection that examines
+/// the box checks its garbage before dropping it.
+pub(crate) const INEXACT: u8 = 1;
+/// [`VTable::flags`]: `T` has a finalizer.
+pub(crate) const FINALIZER: u8 = 2;
 
 /// Offset of the value and layout of a box holding `size`/`align` bytes.
 const fn geometry(size: usize, align: usize, tracked: bool) -> (usize, Layout) {
@@ -133,6 +142,8 @@ impl<T: Trace + 'static> BoxOf<T> {
         layout: Self::GEOMETRY.1,
         value_offset: Self::GEOMETRY.0,
         type_name: type_name::<T>,
+        flags: if T::EXACT.is_exact() { 0 } else { INEXACT }
+            | if T::FINALIZE { FINALIZER } else { 0 },
     };
 }
 

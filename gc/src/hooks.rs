@@ -36,6 +36,13 @@ pub struct GenerationStats {
     /// a handle twice, or different edges from one pass to the next (no
     /// CPython equivalent). Nothing is dropped by such a collection.
     pub trace_errors: usize,
+    /// Collections that found garbage and traced it a second time to check
+    /// it against the counts before dropping it, because some object they
+    /// examined has a `Trace` impl that is not exact (see
+    /// [`ExactTrace`](crate::ExactTrace); derived impls over std types
+    /// are). Zero for a program whose traced types are all exact (no
+    /// CPython equivalent).
+    pub checked: usize,
 }
 
 impl GenerationStats {
@@ -44,6 +51,7 @@ impl GenerationStats {
         collected: 0,
         uncollectable: 0,
         trace_errors: 0,
+        checked: 0,
     };
 }
 

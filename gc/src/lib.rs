@@ -95,6 +95,17 @@
 //! through a `Gc` into another object, nor a `Gc` shared with untraced
 //! code).
 //!
+//! **Exact traces.** The check above is a second trace of the garbage,
+//! about a quarter of a young collection's time. It is skipped when every
+//! object the collection examines has an *exact* trace ([`ExactTrace`],
+//! an `unsafe` marker): `#[derive(Trace)]` writes it, and the std impls
+//! have it, so a derived type whose traced fields are std containers, `Gc`s
+//! and other derived types is exact ([`Trace::EXACT`] says; hand-written
+//! impls are not unless their author vouches with `unsafe impl`). Such
+//! traces report exactly the handles they own and run no other code, so
+//! the counts cannot be wrong; a collection that examines one inexact
+//! object still checks ([`GenerationStats::checked`] counts those).
+//!
 //! **Per thread.** Each thread has its own collector state (a const thread
 //! local, no locking). `Gc` is `!Send` and `!Sync`. When a thread exits, a
 //! final full collection frees its cycles.
@@ -151,6 +162,7 @@ extern crate self as cyclegc;
 
 mod collect;
 mod collector;
+mod exact;
 mod gc;
 mod hooks;
 mod list;
@@ -162,6 +174,7 @@ pub use collector::{
     is_finalized, is_tracked, object_counts, set_threshold, threshold, unfreeze,
 };
 pub use cyclegc_derive::Trace;
+pub use exact::{Exact, ExactTrace};
 pub use gc::{Gc, Weak};
 pub use hooks::{
     CallbackId, CollectionInfo, GenerationStats, Phase, add_callback, debug, remove_callback,

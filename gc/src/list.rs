@@ -116,6 +116,33 @@ pub(crate) unsafe fn init(head: *const Links) {
     }
 }
 
+/// Makes `head` an empty ring, forgetting its members: each must be marked
+/// unlinked ([`mark_unlinked`]) by the caller.
+///
+/// # Safety
+/// `head` must point to a live sentinel that stays where it is.
+#[inline]
+pub(crate) unsafe fn init_empty(head: *const Links) {
+    // SAFETY: the caller guarantees `head` is live.
+    let h = unsafe { &*head };
+    h.next.set(head);
+    h.prev.set(head);
+}
+
+/// Marks a box that a ring being taken apart held as in no list, as
+/// [`remove`] leaves it.
+///
+/// # Safety
+/// `node` must be live, and its former ring reset with [`init_empty`].
+#[inline]
+pub(crate) unsafe fn mark_unlinked(node: *const Links) {
+    // SAFETY: the caller guarantees `node` is live.
+    unsafe {
+        (*node).prev.set(ptr::null());
+        (*node).next.set(ptr::null());
+    }
+}
+
 /// Whether the (initialised or not) list `head` holds no boxes.
 ///
 /// # Safety

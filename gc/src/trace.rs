@@ -23,7 +23,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::marker::PhantomData;
 
-use crate::gc::{Gc, Header, TRACKED, Weak, links_of_header};
+use crate::exact::{Exact, ExactTrace};
+use crate::gc::{DROPPED, Gc, Header, TRACKED, Weak, links_of_header};
 use crate::list::{
     self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT,
     UNREACHABLE,
@@ -67,6 +68,10 @@ use crate::referents::AnyGc;
 ///   that value and held across the collection would dangle: that is the
 ///   one case the collector cannot check.
 ///
+/// Derived impls are [exact](ExactTrace): they cannot do any of this, so
+/// the collector skips its check of the garbage for them, a second trace
+/// of it.
+///
 /// So: trace every `Gc` the value owns exactly once, where it lives; never
 /// trace through a `Gc` into another object's fields; never trace a `Gc`
 /// that is shared with something not itself traced (a thread-local, an
@@ -88,6 +93,13 @@ pub trait Trace {
     /// `Gc`). With the derive, write `#[trace(finalize)]` and implement
     /// [`Finalize`].
     const FINALIZE: bool = false;
+
+    /// Whether this impl is exact (see [`ExactTrace`]): when every object a
+    /// collection examines is of an exact type, the collector skips its
+    /// final check of the garbage, a second trace of it. Not exact by
+    /// default; `#[derive(Trace)]` and the std impls compute it from their
+    /// fields' types.
+    const EXACT: Exact<Self> = Exact::NO;
 
     /// Visits every `Gc` this value owns by calling `trace` on it (or on
     /// the fields and containers holding it). Must not create, drop or
@@ -310,6 +322,12 @@ impl<'a> Tracer<'a> {
                     // after all: back to the list being scanned.
                     // SAFETY: both are live; the box is in a collector list.
                     unsafe { list::move_back(reachable, links) };
+                    // Taken for garbage, it may have been marked dropped
+                    // (`collect.rs`, `move_unreachable`); it is not.
+                    if strong & DROPPED != 0 {
+                        // SAFETY: as above.
+                        unsafe { (*header).strong.set(strong & !DROPPED) };
+                    }
                     l.word
                         .set((word & !UNREACHABLE & (REFS_ONE - 1)) | REFS_ONE);
                 } else if word >> REFS_SHIFT == 0 {
@@ -351,6 +369,7 @@ impl Trace for dyn DynTrace {
 }
 
 impl<T: ?Sized + 'static> Trace for Gc<T> {
+    const EXACT: Exact<Self> = Exact::certified();
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.visit(self)
@@ -360,6 +379,7 @@ impl<T: ?Sized + 'static> Trace for Gc<T> {
 /// Weak pointers are not edges: they never keep anything alive.
 impl<T: ?Sized + 'static> Trace for Weak<T> {
     const MAY_CONTAIN_GC: bool = false;
+    const EXACT: Exact<Self> = Exact::certified();
     #[inline]
     fn trace(&self, _: &mut Tracer<'_>) {}
 }
@@ -368,9 +388,12 @@ macro_rules! leaf {
     ($($t:ty),* $(,)?) => {$(
         impl Trace for $t {
             const MAY_CONTAIN_GC: bool = false;
+            const EXACT: Exact<Self> = Exact::certified();
             #[inline]
             fn trace(&self, _: &mut Tracer<'_>) {}
         }
+        // SAFETY: a leaf reports nothing and runs nothing.
+        unsafe impl ExactTrace for $t {}
     )*};
 }
 
@@ -418,18 +441,21 @@ leaf!(
 /// Borrowed data is never owned by the value, so it is no edge.
 impl<T: ?Sized> Trace for &T {
     const MAY_CONTAIN_GC: bool = false;
+    const EXACT: Exact<Self> = Exact::certified();
     #[inline]
     fn trace(&self, _: &mut Tracer<'_>) {}
 }
 
 impl<T: ?Sized> Trace for PhantomData<T> {
     const MAY_CONTAIN_GC: bool = false;
+    const EXACT: Exact<Self> = Exact::certified();
     #[inline]
     fn trace(&self, _: &mut Tracer<'_>) {}
 }
 
 impl<T: ?Sized + Trace> Trace for Box<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         (**self).trace(tracer)
@@ -440,6 +466,7 @@ macro_rules! sequence {
     ($($t:ident),*) => {$(
         impl<T: Trace> Trace for $t<T> {
             const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+            const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
             #[inline]
             fn trace(&self, tracer: &mut Tracer<'_>) {
                 if T::MAY_CONTAIN_GC {
@@ -449,6 +476,9 @@ macro_rules! sequence {
                 }
             }
         }
+        // SAFETY: traces each element once, in place; iterating runs no
+        // user code.
+        unsafe impl<T: Trace> ExactTrace for $t<T> {}
     )*};
 }
 
@@ -456,6 +486,7 @@ sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
 
 impl<T: Trace> Trace for [T] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::MAY_CONTAIN_GC {
@@ -468,6 +499,7 @@ impl<T: Trace> Trace for [T] {
 
 impl<T: Trace, const N: usize> Trace for [T; N] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.as_slice().trace(tracer)
@@ -476,6 +508,7 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
 
 impl<T: Trace, S> Trace for HashSet<T, S> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::MAY_CONTAIN_GC {
             for item in self {
@@ -487,6 +520,7 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
 
 impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if Self::MAY_CONTAIN_GC {
             for (k, v) in self {
@@ -499,6 +533,7 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
 
 impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if Self::MAY_CONTAIN_GC {
             for (k, v) in self {
@@ -511,6 +546,7 @@ impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
 
 impl<T: Trace> Trace for Option<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if let Some(v) = self {
@@ -521,6 +557,7 @@ impl<T: Trace> Trace for Option<T> {
 
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC || E::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT).and(E::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         match self {
@@ -532,6 +569,7 @@ impl<T: Trace, E: Trace> Trace for Result<T, E> {
 
 impl<T: Trace> Trace for std::cmp::Reverse<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.0.trace(tracer)
@@ -543,6 +581,7 @@ impl<T: Trace> Trace for std::cmp::Reverse<T> {
 /// are kept), which is conservative and never unsound.
 impl<T: ?Sized + Trace> Trace for RefCell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::MAY_CONTAIN_GC
@@ -562,13 +601,20 @@ impl<T: Default> Drop for PutBack<'_, T> {
     }
 }
 
-/// Traced by taking the value out for the duration of the trace (a `Cell`
-/// hands out no references) and putting it back.
+/// A `Cell` hands out no references. If `T`'s trace is exact it runs no
+/// code that could `set` the cell, so it is traced in place; otherwise the
+/// value is taken out for the duration of the trace and put back.
 impl<T: Trace + Default> Trace for Cell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
+    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::MAY_CONTAIN_GC {
+        if T::MAY_CONTAIN_GC && T::EXACT.is_exact() {
+            // SAFETY: an exact trace runs nothing but tracers and other
+            // exact traces (`ExactTrace`), none of which writes to this
+            // cell, so the shared borrow is never aliased by a write.
+            unsafe { (*self.as_ptr()).trace(tracer) }
+        } else if T::MAY_CONTAIN_GC {
             let held = PutBack(self, self.take());
             let previous = tracer.relocate(&held.1, self.as_ptr());
             held.1.trace(tracer);
@@ -581,6 +627,7 @@ macro_rules! tuple {
     ($($name:ident)+) => {
         impl<$($name: Trace),+> Trace for ($($name,)+) {
             const MAY_CONTAIN_GC: bool = false $(|| $name::MAY_CONTAIN_GC)+;
+            const EXACT: Exact<Self> = Exact::certified()$(.and($name::EXACT))+;
             #[inline]
             #[allow(non_snake_case)]
             fn trace(&self, tracer: &mut Tracer<'_>) {
@@ -588,6 +635,8 @@ macro_rules! tuple {
                 $($name.trace(tracer);)+
             }
         }
+        // SAFETY: traces each element once, in place.
+        unsafe impl<$($name: Trace),+> ExactTrace for ($($name,)+) {}
     };
 }
 
@@ -603,6 +652,43 @@ tuple!(A B C D E F G H I);
 tuple!(A B C D E F G H I J);
 tuple!(A B C D E F G H I J K);
 tuple!(A B C D E F G H I J K L);
+
+// The `ExactTrace` proofs of the impls above (the leaves', sequences' and
+// tuples' are in their macros). Each impl reports what it owns in place,
+// once, and calls only the `trace` of the types it `and`s into its `EXACT`.
+
+// SAFETY: reports the handle itself, where it lives.
+unsafe impl<T: ?Sized + 'static> ExactTrace for Gc<T> {}
+// SAFETY: reports nothing.
+unsafe impl<T: ?Sized + 'static> ExactTrace for Weak<T> {}
+// SAFETY: reports nothing (borrowed data is not owned).
+unsafe impl<T: ?Sized> ExactTrace for &T {}
+// SAFETY: reports nothing.
+unsafe impl<T: ?Sized> ExactTrace for PhantomData<T> {}
+// SAFETY: traces the one value it owns.
+unsafe impl<T: ?Sized + Trace> ExactTrace for Box<T> {}
+// SAFETY: traces each element once, in place.
+unsafe impl<T: Trace> ExactTrace for [T] {}
+// SAFETY: traces each element once, in place.
+unsafe impl<T: Trace, const N: usize> ExactTrace for [T; N] {}
+// SAFETY: traces each element once; iterating calls no hasher.
+unsafe impl<T: Trace, S> ExactTrace for HashSet<T, S> {}
+// SAFETY: traces each key and value once; iterating calls no hasher.
+unsafe impl<K: Trace, V: Trace, S> ExactTrace for HashMap<K, V, S> {}
+// SAFETY: traces each key and value once; iterating calls no `Ord`.
+unsafe impl<K: Trace, V: Trace> ExactTrace for BTreeMap<K, V> {}
+// SAFETY: traces the value it holds, if any.
+unsafe impl<T: Trace> ExactTrace for Option<T> {}
+// SAFETY: traces the variant it holds.
+unsafe impl<T: Trace, E: Trace> ExactTrace for Result<T, E> {}
+// SAFETY: traces the value it wraps.
+unsafe impl<T: Trace> ExactTrace for std::cmp::Reverse<T> {}
+// SAFETY: traces its contents through a `Ref` (or nothing while a `RefMut`
+// exists); taking and releasing the `Ref` runs no user code.
+unsafe impl<T: ?Sized + Trace> ExactTrace for RefCell<T> {}
+// SAFETY: for an exact `T`, traces the value in place; for any other `T`
+// its `EXACT` is false (the copying path runs `T::default` and drops).
+unsafe impl<T: Trace + Default> ExactTrace for Cell<T> {}
 
 #[cfg(test)]
 mod tests {

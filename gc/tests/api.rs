@@ -200,3 +200,56 @@ fn gc_is_neither_send_nor_sync() {
     const { assert!(!Probe::<&Gc<u8>>::SEND, "so Gc is not Sync either") };
     const { assert!(!Probe::<Weak<u8>>::SEND) };
 }
+
+/// The same node with a hand-written (correct) impl, which nothing vouches
+/// for: not exact.
+struct HandNode {
+    next: RefCell<Option<Gc<HandNode>>>,
+}
+
+impl Trace for HandNode {
+    fn trace(&self, tracer: &mut cyclegc::Tracer<'_>) {
+        self.next.trace(tracer);
+    }
+}
+
+#[test]
+fn only_collections_with_inexact_objects_check_their_garbage() {
+    const { assert!(Node::EXACT.is_exact()) };
+    const { assert!(!HandNode::EXACT.is_exact()) };
+    cyclegc::collect();
+    let checked = || cyclegc::stats()[2].checked;
+    let before = checked();
+
+    let a = Gc::new(Node {
+        label: "a".into(),
+        next: RefCell::new(None),
+    });
+    *a.next.borrow_mut() = Some(a.clone());
+    drop(a);
+    assert_eq!(cyclegc::collect(), 1);
+    assert_eq!(checked(), before, "derived types: no second trace");
+
+    let h = Gc::new(HandNode {
+        next: RefCell::new(None),
+    });
+    *h.next.borrow_mut() = Some(h.clone());
+    drop(h);
+    assert_eq!(cyclegc::collect(), 1);
+    assert_eq!(checked(), before + 1, "a hand-written impl: checked");
+
+    // One inexact object among the candidates is enough, even if the
+    // garbage itself is all exact.
+    let keep = Gc::new(HandNode {
+        next: RefCell::new(None),
+    });
+    let b = Gc::new(Node {
+        label: "b".into(),
+        next: RefCell::new(None),
+    });
+    *b.next.borrow_mut() = Some(b.clone());
+    drop(b);
+    assert_eq!(cyclegc::collect(), 1);
+    assert_eq!(checked(), before + 2);
+    drop(keep);
+}

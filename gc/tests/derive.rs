@@ -1,10 +1,14 @@
 //! `#[derive(Trace)]`: structs, enums, generics, `skip`, `finalize`,
-//! `tracked`, and the computed `MAY_CONTAIN_GC`.
+//! `tracked`, and the computed `MAY_CONTAIN_GC` and `EXACT`. The file
+//! forbids unsafe code: the derive's `unsafe impl ExactTrace` must not
+//! need the user's crate to allow it.
+
+#![forbid(unsafe_code)]
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
-use cyclegc::{Finalize, Gc, Trace, Weak};
+use cyclegc::{DynTrace, Finalize, Gc, Trace, Tracer, Weak};
 
 fn edges<T: Trace + 'static>(value: T) -> usize {
     cyclegc::referents(&Gc::new(value)).len()
@@ -102,6 +106,55 @@ fn may_contain_gc_is_computed_from_the_fields() {
     // Only a Weak and a Cell of plain data: untracked.
     const { assert!(!Child::MAY_CONTAIN_GC) };
     const { assert!(!Unit::FINALIZE) };
+}
+
+/// A correct hand-written impl: not exact, since nothing vouches for it.
+struct Manual(Option<Gc<u8>>);
+
+impl Trace for Manual {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.0.trace(tracer);
+    }
+}
+
+#[derive(Trace)]
+struct HoldsManual {
+    exact: RefCell<Vec<Gc<u8>>>,
+    manual: Manual,
+}
+
+#[derive(Trace)]
+#[allow(dead_code)] // the skipped field is never read: that is the point
+struct SkipsManual {
+    exact: Cell<Option<Gc<u8>>>,
+    #[trace(skip)]
+    manual: Manual,
+}
+
+#[derive(Trace)]
+struct HoldsDyn {
+    any: Vec<Box<dyn DynTrace>>,
+}
+
+#[test]
+fn exact_is_computed_from_the_traced_fields() {
+    const { assert!(Unit::EXACT.is_exact()) };
+    const { assert!(Leaf::EXACT.is_exact()) };
+    const { assert!(Tuple::EXACT.is_exact()) };
+    const { assert!(<Generic<Gc<u8>, String>>::EXACT.is_exact()) };
+    const { assert!(!<Generic<Manual, String>>::EXACT.is_exact()) };
+    const { assert!(Shape::EXACT.is_exact()) };
+    const { assert!(Parent::EXACT.is_exact()) };
+    const { assert!(<Borrowing<'static, 2>>::EXACT.is_exact()) };
+    const { assert!(!Manual::EXACT.is_exact()) };
+    const { assert!(!HoldsManual::EXACT.is_exact()) };
+    // A skipped field's impl never runs.
+    const { assert!(SkipsManual::EXACT.is_exact()) };
+    const { assert!(!HoldsDyn::EXACT.is_exact()) };
+    // Recursion outside a `Gc` would make asking a cycle: not exact (the
+    // collector then checks; nothing is lost but time).
+    const { assert!(!List::EXACT.is_exact()) };
+    const { assert!(!ForcedTracked::EXACT.is_exact()) };
 }
 
 #[test]

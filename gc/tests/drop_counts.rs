@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use common::{Rng, drops_of, record_drop, reset_drops};
-use cyclegc::{Gc, Trace};
+use cyclegc::{Gc, Trace, Tracer};
 
 #[derive(Trace)]
 enum Edge {
@@ -33,6 +33,25 @@ impl Drop for Node {
     fn drop(&mut self) {
         record_drop(self.id);
     }
+}
+
+/// A correct hand-written impl, hence not exact: a collection that
+/// examines one checks its garbage before dropping it, so the rounds run
+/// with and without that check.
+struct Hand(RefCell<Vec<Gc<Node>>>);
+
+impl Trace for Hand {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        for g in self.0.borrow().iter() {
+            tracer.visit(g);
+        }
+    }
+}
+
+/// With `checked`, a fresh young `Hand` holding one of the nodes, kept
+/// for the collection that follows (it is one of its candidates).
+fn hand(checked: bool, nodes: &[Gc<Node>]) -> Option<Gc<Hand>> {
+    checked.then(|| Gc::new(Hand(RefCell::new(nodes.iter().take(1).cloned().collect()))))
 }
 
 fn node(id: usize) -> Gc<Node> {
@@ -112,8 +131,9 @@ fn reachable(model: &[Vec<usize>], roots: &[usize]) -> Vec<bool> {
 }
 
 /// One random round; `young_collections` sprinkles generation 0/1
-/// collections during construction.
-fn round(rng: &mut Rng, young_collections: bool) {
+/// collections during construction; `checked` puts an inexact object among
+/// the candidates of every explicit collection.
+fn round(rng: &mut Rng, young_collections: bool, checked: bool) {
     let n = 1 + rng.below(30);
     reset_drops(n);
     let nodes: Vec<Gc<Node>> = (0..n).map(node).collect();
@@ -124,6 +144,7 @@ fn round(rng: &mut Rng, young_collections: bool) {
         add_edge(rng, &mut key, &nodes[a], &nodes[b]);
         model[a].push(b);
         if young_collections && rng.chance(5) {
+            let _hand = hand(checked, &nodes);
             cyclegc::collect_generation(rng.below(2));
             assert!(
                 (0..n).all(|i| drops_of(i) == 0),
@@ -143,6 +164,7 @@ fn round(rng: &mut Rng, young_collections: bool) {
     }
     let live = reachable(&model, &root_ids);
     if young_collections && rng.chance(50) {
+        let _hand = hand(checked, &roots);
         cyclegc::collect_generation(rng.below(2));
         for (i, &l) in live.iter().enumerate() {
             assert!(drops_of(i) <= 1, "node {i} dropped twice");
@@ -153,8 +175,11 @@ fn round(rng: &mut Rng, young_collections: bool) {
     }
     // Whatever reference counting has not freed yet is cyclic garbage (or
     // hangs off it), and a full collection must find exactly that.
+    // (The hand first: making it may run an automatic collection.)
+    let hand_ = hand(checked, &roots);
     let pending = (0..n).filter(|&i| !live[i] && drops_of(i) == 0).count();
     assert_eq!(cyclegc::collect(), pending);
+    drop(hand_);
     for (i, &l) in live.iter().enumerate() {
         assert_eq!(drops_of(i), u32::from(!l), "node {i} (reachable: {l})");
     }
@@ -181,39 +206,58 @@ fn round(rng: &mut Rng, young_collections: bool) {
         g.cell.set(c);
     }
     assert_eq!(seen, live);
+    let hand_ = hand(checked, &[]);
     drop(roots);
     let rest = (0..n).filter(|&i| drops_of(i) == 0).count();
     assert_eq!(cyclegc::collect(), rest);
+    drop(hand_);
     for i in 0..n {
         assert_eq!(drops_of(i), 1, "node {i} after dropping the roots");
     }
 }
 
+/// Runs `rounds` random rounds, half of them with an inexact object among
+/// the candidates, and checks that both kinds of collection happened.
+fn rounds(name: &str, rounds: usize, young: impl Fn(&mut Rng) -> bool) {
+    let mut rng = Rng::from_env(name);
+    let before = cyclegc::stats();
+    for i in 0..rounds {
+        let young = young(&mut rng);
+        round(&mut rng, young, i % 2 == 1);
+    }
+    let after = cyclegc::stats();
+    let checked: usize = (0..3).map(|g| after[g].checked - before[g].checked).sum();
+    let collections: usize = (0..3)
+        .map(|g| after[g].collections - before[g].collections)
+        .sum();
+    assert!(
+        checked > rounds / 4,
+        "{checked} collections checked their garbage"
+    );
+    assert!(
+        collections - checked > rounds / 4,
+        "{} collections skipped the check",
+        collections - checked
+    );
+}
+
 #[test]
 fn random_graphs_full_collections() {
-    let mut rng = Rng::from_env("random_graphs_full_collections");
-    for _ in 0..400 {
-        round(&mut rng, false);
-    }
+    rounds("random_graphs_full_collections", 400, |_| false);
 }
 
 #[test]
 fn random_graphs_with_young_collections() {
-    let mut rng = Rng::from_env("random_graphs_with_young_collections");
-    for _ in 0..400 {
-        round(&mut rng, true);
-    }
+    rounds("random_graphs_with_young_collections", 400, |_| true);
 }
 
 #[test]
 fn random_graphs_with_tiny_thresholds() {
     // Automatic collections then run in the middle of building the graphs.
     cyclegc::set_threshold(3, 2, 2);
-    let mut rng = Rng::from_env("random_graphs_with_tiny_thresholds");
-    for _ in 0..400 {
-        let young = rng.chance(50);
-        round(&mut rng, young);
-    }
+    rounds("random_graphs_with_tiny_thresholds", 400, |rng| {
+        rng.chance(50)
+    });
     assert!(cyclegc::stats()[0].collections > 100);
     assert!(cyclegc::stats()[1].collections > 10);
 }

@@ -8,6 +8,13 @@
 //!   counts as `true`, because asking the compiler would be a cycle;
 //!   `#[trace(tracked)]` on the type forces `true` outright (needed when the
 //!   recursion is hidden, as in mutually recursive types or type aliases);
+//! - sets `EXACT` to `Exact::certified()` and-ed with every traced field's
+//!   type's `EXACT`, and writes `unsafe impl cyclegc::ExactTrace` (the
+//!   generated `trace` visits each traced field once, in place, and
+//!   nothing else, which is the promise that trait asks for). A field that
+//!   counts as recursive above, or `#[trace(tracked)]`, makes it not exact
+//!   (asking would be a cycle); that only costs the collector its final
+//!   check;
 //! - bounds every type parameter by `Trace`;
 //! - with `#[trace(finalize)]` on the type, forwards `Trace::finalize` to
 //!   the type's `cyclegc::Finalize` impl and sets `FINALIZE`.
@@ -229,6 +236,29 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         quote!(false #(|| #terms)*)
     };
 
+    // Exact when every traced field's type is. A field that needs the
+    // derived type's own constants (see `recursive`) makes it inexact:
+    // asking would be a cycle, and inexact only costs the final check.
+    let exact = if options.tracked {
+        quote!(::cyclegc::Exact::NO)
+    } else {
+        let mut terms = Vec::new();
+        let mut cyclic = false;
+        for f in &all_fields {
+            let ty = &f.ty;
+            if recursive(ty, &name) {
+                cyclic = true;
+            } else {
+                terms.push(quote!(.and(<#ty as ::cyclegc::Trace>::EXACT)));
+            }
+        }
+        if cyclic {
+            quote!(::cyclegc::Exact::NO)
+        } else {
+            quote!(::cyclegc::Exact::certified() #(#terms)*)
+        }
+    };
+
     let finalize = if options.finalize {
         quote! {
             const FINALIZE: bool = true;
@@ -257,6 +287,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
         #[automatically_derived]
         impl #impl_generics ::cyclegc::Trace for #name #ty_generics #where_clause {
             const MAY_CONTAIN_GC: bool = #may_contain;
+            const EXACT: ::cyclegc::Exact<Self> = #exact;
             #finalize
             #[inline]
             #[allow(unused_variables)]
@@ -264,5 +295,11 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
                 #body
             }
         }
+
+        // SAFETY: the derived `trace` above traces each field not marked
+        // `#[trace(skip)]` once, in place, and nothing else; `EXACT` ands
+        // in every traced field's type.
+        #[automatically_derived]
+        unsafe impl #impl_generics ::cyclegc::ExactTrace for #name #ty_generics #where_clause {}
     })
 }
