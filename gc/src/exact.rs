@@ -20,7 +20,8 @@
 //! # Invariants
 //! - An `Exact<T>` that says exact can only be built by
 //!   [`Exact::certified`], hence only for a `T: ExactTrace`; [`Exact::and`]
-//!   only ever lowers it. An `Exact<T>` is tied to `T`, so one type's proof
+//!   only ever lowers it. An `Exact<T>` is tied to `T`, invariantly (no
+//!   subtyping between `Exact`s of different types), so one type's proof
 //!   cannot be copied into another's `EXACT`.
 //! - The collector reads `T::EXACT` once per type, into the box's vtable.
 
@@ -90,6 +91,24 @@ use crate::Trace;
 ///     fn trace(&self, _: &mut Tracer<'_>) {}
 /// }
 /// ```
+///
+/// Nor through subtyping: `Box<T>` is certified for every `T: Trace` (its
+/// `EXACT` ands in `T`'s), and a higher-ranked `dyn` is a subtype of its
+/// `'static` instance, whose `Box` a user may implement `Trace` for; but
+/// `Exact` is invariant, so the two proofs are unrelated types:
+///
+/// ```compile_fail,E0308
+/// use cyclegc::{Exact, Trace, Tracer};
+///
+/// pub trait Tr<'a> {}
+/// impl Trace for dyn for<'a> Tr<'a> {
+///     fn trace(&self, _: &mut Tracer<'_>) {}
+/// }
+/// impl Trace for Box<dyn Tr<'static>> {
+///     const EXACT: Exact<Self> = Exact::<Box<dyn for<'a> Tr<'a>>>::certified();
+///     fn trace(&self, _: &mut Tracer<'_>) {}
+/// }
+/// ```
 pub unsafe trait ExactTrace: Trace {}
 
 /// Whether `T`'s trace is exact (see [`ExactTrace`]): the type of
@@ -105,7 +124,11 @@ pub unsafe trait ExactTrace: Trace {}
 /// ```
 pub struct Exact<T: ?Sized> {
     exact: bool,
-    _type: PhantomData<fn() -> *const T>,
+    /// Invariant in `T`: a covariant `Exact` would let subtyping pass one
+    /// type's proof off as another's (`Exact<Box<dyn for<'a> Tr<'a>>>` is
+    /// a subtype of `Exact<Box<dyn Tr<'static>>>`, and the second type's
+    /// impl can be anyone's).
+    _type: PhantomData<fn(*const T) -> *const T>,
 }
 
 impl<T: ?Sized> Clone for Exact<T> {

@@ -20,7 +20,10 @@ use crate::collector::{State, state};
 
 /// Counters for one generation since the thread started.
 /// CPython: one entry of `gc.get_stats()`.
+///
+/// More counters may be added; the struct is `#[non_exhaustive]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct GenerationStats {
     /// Collections of this generation (CPython: `collections`).
     pub collections: usize,
