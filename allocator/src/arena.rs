@@ -21,8 +21,10 @@
 //! buckets, so finding the busiest and moving an arena are O(1).
 //!
 //! Invariants:
-//! - `heap` never changes: an arena belongs to one heap from map to unmap.
-//! - All other fields are touched only by the holder of `heap`.
+//! - An arena belongs to one heap from map to unmap; its fields are touched
+//!   only by the holder of that heap.
+//! - `heads` is the number of that heap's class heads among its pools
+//!   (`Heap::set_head` keeps it; tested by the heap's pinning tests).
 //! - An arena with `k` free pools, `0 < k < POOLS_PER_ARENA`, is on bucket
 //!   `k`; a full arena (`k == 0`) is on no bucket; a wholly free arena is the
 //!   spare or unmapped at once.
@@ -40,8 +42,10 @@ use core::ptr;
 /// The header of an arena.
 #[repr(C)]
 pub(crate) struct Arena {
-    /// The heap that owns the arena.
-    heap: *const Heap,
+    /// How many of the heap's class lists have their head (current pool)
+    /// here: the pools in use are all heads only if `nfree + heads` is
+    /// `POOLS_PER_ARENA`, which is what lets empty heads pin the arena.
+    heads: UnsafeCell<u32>,
     /// Pools not in use: on `free_pools` or never used.
     nfree: UnsafeCell<u32>,
     /// Index of the first never-used pool.
@@ -80,6 +84,30 @@ impl Arena {
     pub(crate) unsafe fn free_pools(this: *mut Arena) -> usize {
         // SAFETY: the caller holds the heap.
         unsafe { (*this).nfree.get() as usize }
+    }
+
+    /// How many class heads of the owning heap are pools of this arena.
+    ///
+    /// # Safety
+    /// The caller holds the heap that owns the arena.
+    #[inline(always)]
+    pub(crate) unsafe fn heads(this: *mut Arena) -> usize {
+        // SAFETY: the caller holds the heap.
+        unsafe { (*this).heads.get() as usize }
+    }
+
+    /// A class head moved into (`true`) or out of this arena.
+    ///
+    /// # Safety
+    /// The caller holds the heap that owns the arena.
+    pub(crate) unsafe fn count_head(this: *mut Arena, arrived: bool) {
+        // SAFETY: the caller holds the heap.
+        unsafe {
+            let heads = (*this).heads.get();
+            (*this)
+                .heads
+                .set(if arrived { heads + 1 } else { heads - 1 });
+        }
     }
 }
 
@@ -259,7 +287,7 @@ unsafe fn map_arena(heap: &Heap) -> Option<*mut Arena> {
     unsafe {
         let arena = base.cast::<Arena>();
         arena.write(Arena {
-            heap,
+            heads: UnsafeCell::new(0),
             nfree: UnsafeCell::new(POOLS_PER_ARENA as u32),
             next_fresh: UnsafeCell::new(0),
             free_pools: UnsafeCell::new(ptr::null_mut()),

@@ -41,6 +41,27 @@ use crate::sync::{UnsafeCell, array_of, const_unless_loom};
 use crate::{debug, remote};
 use core::ptr;
 
+/// Whether every pool in use in `arena` is a class head, so that empty
+/// heads may be all that keeps it mapped.
+///
+/// # Safety
+/// The caller holds the heap that owns `arena`.
+#[inline(always)]
+unsafe fn only_heads_in_use(arena: *mut Arena) -> bool {
+    // SAFETY: forwarded from the caller.
+    unsafe { Arena::free_pools(arena) + Arena::heads(arena) >= POOLS_PER_ARENA }
+}
+
+/// [`only_heads_in_use`] for `arena` as it will be once one more pool (not
+/// a head) is given back.
+///
+/// # Safety
+/// As for [`only_heads_in_use`].
+unsafe fn only_heads_in_use_after_release(arena: *mut Arena) -> bool {
+    // SAFETY: forwarded from the caller.
+    unsafe { Arena::free_pools(arena) + 1 + Arena::heads(arena) >= POOLS_PER_ARENA }
+}
+
 /// Allocation slow paths between two checks for idle empty pools.
 const IDLE_CHECK_PERIOD: u32 = 64;
 
@@ -301,6 +322,8 @@ impl Heap {
     #[cold]
     #[inline(never)]
     unsafe fn free_slow(&self, pool: *mut Pool) {
+        #[cfg(all(test, not(loom)))]
+        tests::FREE_SLOW.with(|n| n.set(n.get() + 1));
         // SAFETY: the caller holds the heap that owns `pool`.
         unsafe {
             let p = &*pool;
@@ -401,9 +424,11 @@ impl Heap {
             self.counters.pool_bytes.sub(Pool::bytes(pool));
             let arena = Arena::of(pool);
             let free_after = Arena::free_pools(arena) + 1;
+            // Asked before `give_back`, which may unmap the arena.
+            let pinnable = only_heads_in_use_after_release(arena);
             self.arenas.give_back(self, pool);
             // A wholly free arena is gone now: never hand it out.
-            if free_after < POOLS_PER_ARENA && free_after + NUM_CLASSES >= POOLS_PER_ARENA {
+            if free_after < POOLS_PER_ARENA && pinnable {
                 arena
             } else {
                 ptr::null_mut()
@@ -412,15 +437,13 @@ impl Heap {
     }
 
     /// Whether an empty head pool might be (with other empty heads) all that
-    /// keeps its arena mapped while the heap has a spare: cheap to ask, so
-    /// that `unpin`'s scan runs only then.
+    /// keeps its arena mapped while the heap has a spare: only if every pool
+    /// in use there is a class head. Cheap to ask, so that `unpin`'s scan
+    /// runs only then.
     #[inline(always)]
     unsafe fn may_pin(&self, pool: *mut Pool) -> bool {
         // SAFETY: the caller holds the heap that owns `pool`.
-        unsafe {
-            self.arenas.has_spare()
-                && Arena::free_pools(Arena::of(pool)) + NUM_CLASSES >= POOLS_PER_ARENA
-        }
+        unsafe { self.arenas.has_spare() && only_heads_in_use(Arena::of(pool)) }
     }
 
     /// Empty head pools must not keep an arena mapped when the heap already
@@ -634,7 +657,7 @@ impl Heap {
                 (*pool).next.set(head);
                 (*head).prev.set(pool);
             }
-            head_cell.set(pool);
+            self.set_head((*pool).class as usize, pool);
             if head != self.sentinel()
                 && (*head).used.get() == 0
                 && !(*head).shared.remote.is_pending()
@@ -642,6 +665,23 @@ impl Heap {
                 return self.release_pool(head);
             }
             ptr::null_mut()
+        }
+    }
+
+    /// Makes `pool` (or the sentinel) the head of `class`'s list, keeping
+    /// the arenas' head counts.
+    unsafe fn set_head(&self, class: usize, pool: *mut Pool) {
+        // SAFETY: the caller holds the heap; heads are its live pools.
+        unsafe {
+            let cell = &self.pools[class];
+            let old = cell.get();
+            if old != self.sentinel() {
+                Arena::count_head(Arena::of(old), false);
+            }
+            if pool != self.sentinel() {
+                Arena::count_head(Arena::of(pool), true);
+            }
+            cell.set(pool);
         }
     }
 
@@ -656,7 +696,7 @@ impl Heap {
                 } else {
                     next
                 };
-                self.pools[(*pool).class as usize].set(head);
+                self.set_head((*pool).class as usize, head);
             } else {
                 (*prev).next.set(next);
             }
@@ -674,6 +714,18 @@ mod tests {
 
     use super::*;
     use crate::arena::FIRST_BLOCK_IN_ARENA;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// `Heap::free_slow` calls on this thread (tests run one per
+        /// thread).
+        pub(super) static FREE_SLOW: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(super) fn free_slow_calls() -> usize {
+        FREE_SLOW.with(Cell::get)
+    }
+
     use crate::size_class::{ARENA_SIZE, CARVE_SPAN, POOL_SIZE, block_size, class_of};
 
     fn alloc(heap: &Heap, size: usize) -> *mut u8 {
@@ -805,6 +857,65 @@ mod tests {
             free(heap, p);
         }
         assert_eq!(registry.counters_snapshot(), (1, 0), "no arena churn");
+    }
+
+    #[test]
+    fn one_block_stays_fast_beside_a_spare_and_a_half_free_arena() {
+        // The empty-heads check (`may_pin`) must not send every free of a
+        // class's current pool to the slow path just because the heap has
+        // a spare and the pool's arena has many free pools: only pools in
+        // use that are all class heads can pin an arena.
+        let registry = Registry::new();
+        let heap = registry.attach().unwrap();
+        let per_pool = POOL_SIZE / 512;
+        let per_arena = (POOLS_PER_ARENA - 1) * per_pool + (POOL_SIZE - FIRST_BLOCK_IN_ARENA) / 512;
+        let blocks: Vec<*mut u8> = (0..3 * per_arena).map(|_| alloc(heap, 512)).collect();
+        let arenas: Vec<*mut Arena> = [0, per_arena, 2 * per_arena]
+            .iter()
+            .map(|&i| Arena::of(blocks[i]))
+            .collect();
+        // Arena 2 goes wholly free (the spare: emptied first, so that the
+        // class's current pool ends up in arena 1); arena 1 keeps 30 pools
+        // in use, one block each; arena 0 stays full.
+        for &p in blocks.iter().filter(|&&p| Arena::of(p) == arenas[2]) {
+            free(heap, p);
+        }
+        let mut kept: Vec<*mut u8> = blocks
+            .iter()
+            .copied()
+            .filter(|&p| Arena::of(p) == arenas[0])
+            .collect();
+        let mut pools_kept = Vec::new();
+        for &p in blocks.iter().filter(|&&p| Arena::of(p) == arenas[1]) {
+            let pool = Pool::of(p);
+            if pools_kept.len() < 30 && !pools_kept.contains(&pool) {
+                pools_kept.push(pool);
+                kept.push(p);
+            } else {
+                free(heap, p);
+            }
+        }
+        // SAFETY: the test thread holds the heap.
+        unsafe {
+            assert!(heap.arenas.has_spare());
+            assert!(Arena::free_pools(arenas[1]) + NUM_CLASSES >= POOLS_PER_ARENA);
+        }
+        let first = alloc(heap, 32);
+        assert_eq!(Arena::of(first), arenas[1], "the busiest arena with room");
+        free(heap, first);
+        let before = tests::free_slow_calls();
+        for _ in 0..10_000 {
+            let p = alloc(heap, 32);
+            free(heap, p);
+        }
+        assert_eq!(
+            tests::free_slow_calls() - before,
+            0,
+            "every free stayed fast"
+        );
+        for p in kept {
+            free(heap, p);
+        }
     }
 
     #[test]
