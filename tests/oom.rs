@@ -36,18 +36,29 @@ fn small_allocations_return_null_when_arenas_cannot_be_mapped() {
         limit_address_space(64 << 20);
         let layout = Layout::from_size_align(64, 8).unwrap();
         let mut n = 0usize;
+        // The last pool's worth of blocks (a 64-byte pool holds 256).
+        let mut recent = [std::ptr::null_mut(); 256];
         loop {
             // SAFETY: non-zero layout; the blocks are leaked on purpose.
             let p = unsafe { GLOBAL.alloc(layout) };
             if p.is_null() {
                 break;
             }
+            recent[n % recent.len()] = p;
             n += 1;
         }
-        // The allocator still works for what is already mapped: freeing and
-        // allocating again in the same class succeeds without a new arena.
         println!("null after {n} blocks");
         assert!(n > 100_000);
+        // The allocator still works for what is already mapped: once a full
+        // pool has an eighth of its blocks back it is used again, though no
+        // new arena can be mapped.
+        for &p in &recent {
+            // SAFETY: each came from `alloc` with `layout` and is not used.
+            unsafe { GLOBAL.dealloc(p, layout) };
+        }
+        // SAFETY: non-zero layout.
+        let again = unsafe { GLOBAL.alloc(layout) };
+        assert!(!again.is_null(), "no block after freeing a pool's worth");
         return;
     }
     let out = run_child(

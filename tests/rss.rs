@@ -78,8 +78,8 @@ fn rss_returns_after_a_large_free() {
         "RSS kept {} KiB after freeing everything (base {base} KiB, now {after} KiB)",
         after - base
     );
-    // At most the arena of the 64-byte class's last pool (kept while it is
-    // the class's only pool) and the heap's one spare stay mapped.
+    // At most the arena holding the 64-byte class's current pool and the
+    // heap's one spare stay mapped.
     assert!(
         stats.arenas_current <= arenas_before + 2,
         "{} arenas still mapped, {arenas_before} before",

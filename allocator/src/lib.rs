@@ -16,10 +16,11 @@
 //! rounded up to a multiple of 16: 32 classes. Everything else (larger,
 //! over-aligned, zero-sized) goes to the system allocator, as in CPython.
 //!
-//! **Pools and arenas.** A pool is 16 KiB of blocks of one class, with a
-//! 128-byte header at its start. An arena is 1 MiB from `mmap`, aligned to
-//! 1 MiB, holding 64 pools. A block's pool header is its address masked to
-//! 16 KiB, its arena header its address masked to 1 MiB: `dealloc` never
+//! **Pools and arenas.** A pool is 16 KiB of blocks of one class. An arena
+//! is 1 MiB from `mmap`, aligned to 1 MiB, holding 64 pools; its header is
+//! at its start, followed by a table of the 64 pool headers (128 bytes
+//! each). A block's arena header is its address masked to 1 MiB, its pool
+//! header entry `(address >> 14) & 63` of that table: `dealloc` never
 //! searches. Blocks are carved lazily with a bump offset, 4 KiB at a time;
 //! freed blocks are threaded onto lists through their first word.
 //!
@@ -43,7 +44,8 @@
 //! **Memory back to the OS.** obmalloc's policy: new pools come from the
 //! busiest arena, a wholly free arena is unmapped, and each heap keeps at
 //! most one spare. An empty pool returns to its arena at once unless it is
-//! its class's only pool.
+//! its class's current pool (and even then not if empty current pools are
+//! all that keeps an arena mapped beside the spare).
 //!
 //! **Statistics.** [`stats()`] sums owner-written counters of every heap into
 //! a [`Stats`], which prints like `sys._debugmallocstats()`.
@@ -115,7 +117,7 @@ pub fn stats() -> Stats {
 
 /// Takes in the blocks other threads have freed into the calling thread's
 /// heap, and gives back to the OS what the heap no longer needs: its empty
-/// pools (also those kept as their class's last) and its spare arena.
+/// pools (also those kept as their class's current one) and its spare arena.
 ///
 /// Not needed for correctness: a heap takes remote frees in on its own slow
 /// path, and [`stats()`] counts them from then on. Call it after a phase of

@@ -4,7 +4,8 @@
 //! 16 are rounded up to a multiple of 16, giving 32 classes; class `c` holds
 //! blocks of `(c + 1) * 16` bytes. Pools are 16 KiB, arenas 1 MiB (64 pools),
 //! and both are aligned to their size, so masking a block's address finds its
-//! pool header and its arena header.
+//! arena header, and its pool's index in the arena picks its pool header
+//! from the table after it (`pool.rs`).
 //!
 //! Under `cfg(loom)` pools and arenas shrink so that models reach "pool full"
 //! and "arena empty" in a handful of operations.
