@@ -50,6 +50,13 @@
 //! - During the final check, an object with exactly two handles holds the
 //!   address of the first one reported into it in its `prev` link; the
 //!   links are restored before any list operation, on every path.
+//! - `DROPPED` is set on a candidate only while no code but the collector's
+//!   runs until the drops: by `move_unreachable` in an all-exact collection
+//!   with no finalizer (the tracer clears it from a box found reachable
+//!   after all), or by the final check or `mark_dropped` on the garbage. A
+//!   collection abandoned after marks were made clears them in
+//!   `Run::restore` (tested in `tests/wrong_trace.rs` and
+//!   `tests/finalize.rs`).
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -291,6 +298,9 @@ impl Run<'_> {
     /// everything. `survivors` is the number of objects already kept; the
     /// ones restored here add to it (for the 25% rule they are as
     /// long-lived as any other survivor).
+    ///
+    /// # Safety
+    /// As for [`Run::restore`].
     unsafe fn abandon(&mut self, survivors: usize) -> Outcome {
         let st = self.st;
         let mut stats = st.stats[self.generation].get();
@@ -317,6 +327,10 @@ impl Run<'_> {
     /// moves it to the target generation. Boxes whose count drops to zero
     /// are queued for release (no user code runs here; it may be called
     /// while unwinding). Returns the number of boxes moved.
+    ///
+    /// # Safety
+    /// The collector's lists must be consistent rings (with every `prev`
+    /// link restored) of live boxes.
     unsafe fn restore(&self) -> usize {
         let st = self.st;
         let mut kept = 0;
@@ -333,7 +347,8 @@ impl Run<'_> {
                     let next = (*cur).next.get();
                     let word = (*cur).word.get();
                     (*cur).word.set((word & FINALIZED) | self.target);
-                    // Marks made while finding the garbage are taken back.
+                    // `DROPPED` marks of a final check that failed part way
+                    // (`verify_and_mark`) are taken back: no code saw them.
                     let header = &*header_of_links(cur);
                     header.strong.set(header.strong.get() & !DROPPED);
                     if word & COLLECTING != 0 && !unpin(cur) {
@@ -417,8 +432,13 @@ impl Run<'_> {
     }
 
     /// Step 6: drops every garbage value (all already marked `DROPPED` by
-    /// [`verify_and_mark`] or [`mark_dropped`]), then unpins and frees the
-    /// boxes. Returns (collected, uncollectable).
+    /// [`verify_and_mark`], [`mark_dropped`] or `move_unreachable`), then
+    /// unpins and frees the boxes. Returns (collected, uncollectable).
+    ///
+    /// # Safety
+    /// `garbage` must be the collector's garbage ring, every box pinned,
+    /// marked and with an intact value, and no `Trace` impl may run from
+    /// here on.
     unsafe fn drop_garbage(&self, garbage: *const Links, panic: &mut Panic) -> (usize, usize) {
         let st = self.st;
         let mut collected = 0;
@@ -451,13 +471,13 @@ impl Run<'_> {
                 // store followed by a wider load of the same word stalls
                 // store forwarding).
                 (*cur).word.set(((*cur).word.get() & FINALIZED) | OUTSIDE);
-                let type_name = (*(*cur).vtable).type_name;
                 if !gc::unpin_dropped(cur) {
+                    // Not freed: the box (and its vtable) is still there.
                     uncollectable += 1;
                     if st.debug.get() {
                         eprintln!(
                             "cyclegc: uncollectable {}: handles survived the drop of its value",
-                            type_name()
+                            ((*(*cur).vtable).type_name)()
                         );
                     }
                 }
@@ -633,9 +653,10 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
             many.sort_unstable();
             ok = many.windows(2).all(|w| w[0] != w[1]);
         }
-        // One walk: restore `prev`, check the counts, mark.
+        // One walk: restore `prev`, check the counts, mark. If a box fails,
+        // the marks made before it are taken back by `Run::restore`, which
+        // abandoning the collection runs next; no code sees them meanwhile.
         guard.1 = false;
-        let mut failed = head;
         let mut prev = head;
         let mut cur = (*head).next.get();
         while cur != head {
@@ -649,22 +670,12 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
                     || word >> EXPECT_SHIFT != strong / ONE - 1
                 {
                     ok = false;
-                    failed = cur;
                 } else {
                     header.strong.set(strong | DROPPED);
                 }
             }
             prev = cur;
             cur = l.next.get();
-        }
-        if !ok {
-            // Take the marks back; no code has seen them.
-            let mut cur = (*head).next.get();
-            while cur != failed {
-                let header = &*header_of_links(cur);
-                header.strong.set(header.strong.get() & !DROPPED);
-                cur = (*cur).next.get();
-            }
         }
         ok
     }

@@ -16,7 +16,10 @@
 //!
 //! `Header::strong` holds the strong count in units of [`ONE`] and two flags
 //! in its low bits: [`TRACKED`] (the box has `Links`) and [`DROPPED`] (the
-//! value has been dropped, or is being dropped). Once an untracked box's
+//! value has been dropped, or is being dropped; during a collection whose
+//! traces are all exact it is also set on boxes as they are found
+//! unreachable, and taken back from any found reachable after all, before
+//! anything but the collector's own code runs). Once an untracked box's
 //! value is gone (or before `new_cyclic` has written it) no handle can read
 //! its count, and the word holds the allocation layout instead, for the last
 //! `Weak` to free it. `Header::weak` counts the `Weak`s plus one for all the
@@ -28,7 +31,8 @@
 //!   has handles: it may only drop the *value* (setting `DROPPED` first), so a
 //!   stray handle can always read the header and report the value as gone.
 //! - The value is initialised iff the box was completed by `Gc::new` /
-//!   `Gc::new_cyclic` and `DROPPED` is clear.
+//!   `Gc::new_cyclic` and `DROPPED` is clear, except for the collector's
+//!   provisional marks above, which no other code can observe.
 //! - A tracked box with a nonzero strong count and an intact value is in one
 //!   of the collector's lists, except while its finalizer runs on the release
 //!   path after it was queued (its generation then says `OUTSIDE`);
@@ -70,7 +74,8 @@ pub(crate) struct Header {
 
 /// Flag: the box has `Links` and takes part in cycle collection.
 pub(crate) const TRACKED: usize = 1;
-/// Flag: the value has been dropped (or its drop has begun).
+/// Flag: the value has been dropped (or its drop has begun; see the module
+/// docs for the collector's provisional marks).
 pub(crate) const DROPPED: usize = 2;
 /// One strong reference, in `Header::strong` units.
 pub(crate) const ONE: usize = 4;

@@ -63,8 +63,8 @@
 //! finalizer ran, reachability is checked again and resurrected objects
 //! survive. The rest are marked dropped, their values dropped, and their
 //! boxes freed. The collector pins every candidate (one extra strong count)
-//! for the whole collection, so no user code it runs can free memory under
-//! it; it only ever drops *values* of boxes, never frees a box that a handle
+//! until it is found reachable or its value is dropped, so no user code it
+//! runs can free memory under it; it only ever drops *values* of boxes, never frees a box that a handle
 //! can reach. A handle to a dropped value reports `None` from
 //! [`Gc::try_deref`], panics on deref, and its `Weak`s never upgrade again.
 //! Panics in `Drop`, finalizers and callbacks are caught and re-raised after
@@ -120,8 +120,9 @@
 //!    tentatively garbage.
 //! 4. Finalizers run once each; if any ran, passes 2 and 3 are repeated on
 //!    the garbage alone, and whatever was resurrected survives.
-//! 5. The garbage is traced once more and checked against its counts (see
-//!    "Wrong `Trace` impls"), then marked dropped, its values dropped, its
+//! 5. Unless every candidate's `Trace` is exact ("Exact traces"), the
+//!    garbage is traced once more and checked against its counts (see
+//!    "Wrong `Trace` impls"). It is marked dropped, its values dropped, its
 //!    boxes freed (or kept, value gone, while stray handles remain).
 //!
 //! The source's module docs give the details and invariants: `gc.rs` (box

@@ -10,10 +10,11 @@
 //!   `collect.rs`). Over-reporting that drives a count below zero, a handle
 //!   reported twice, and edges that differ between passes are detected and
 //!   abandon the collection.
-//! - `Tracer::visit` only reads the target's header (the handle keeps the
-//!   box allocated) and, for candidates of the running collection, updates
-//!   the collector's scratch state (in `Mode::Verify`, also the `prev` link
-//!   of a garbage box, which `collect.rs` restores). It never runs user
+//! - `Tracer::visit` reads the target's header (the handle keeps the box
+//!   allocated) and, for candidates of the running collection, updates the
+//!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
+//!   garbage box, which `collect.rs` restores; in `Mode::Reachable`, the
+//!   `DROPPED` mark of a box found reachable after all, which it clears). It never runs user
 //!   code. The handle's address is only compared, never dereferenced.
 //! - `MAY_CONTAIN_GC` only decides whether a `Gc<T>` gets collector links;
 //!   a wrong `false` leaves the box outside the collector (its handles count
@@ -693,7 +694,6 @@ unsafe impl<T: Trace + Default> ExactTrace for Cell<T> {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::rc::Rc;
 
     #[test]
     fn may_contain_gc_is_computed() {
@@ -710,7 +710,20 @@ mod tests {
         const { assert!(<Cell<Option<Gc<u8>>> as Trace>::MAY_CONTAIN_GC) };
         const { assert!(<Box<dyn DynTrace> as Trace>::MAY_CONTAIN_GC) };
         const { assert!(!<[u8; 4] as Trace>::MAY_CONTAIN_GC) };
-        let _ = Rc::new(0); // Rc is deliberately not Trace (shared ownership).
+    }
+
+    #[test]
+    fn inexact_cell_contents_are_traced_from_a_copy_and_put_back() {
+        type Inexact = Option<Box<dyn DynTrace>>;
+        const { assert!(!<Cell<Inexact> as Trace>::EXACT.is_exact()) };
+        let target = Gc::new(7u8);
+        let cell: Cell<Inexact> = Cell::new(Some(Box::new(target.clone())));
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        assert_eq!(out.len(), 1);
+        assert!(out[0].ptr_eq(&target));
+        assert!(cell.take().is_some(), "value put back");
+        assert_eq!(Gc::strong_count(&target), 2, "the referent only");
     }
 
     #[test]

@@ -287,9 +287,10 @@ fn self_cycles_and_many_parallel_edges() {
     assert_eq!(drops_of(0), 1);
 }
 
-/// Holds its edges in `Cell`s, whose contents are traced from a copy on
-/// the stack: the same stack slot for every cell. The final check before
-/// dropping must see them as the distinct handles they are.
+/// Holds its edges in `Cell`s. `Edge`'s impl is hand-written, hence not
+/// exact, so each cell's contents are traced from a copy on the stack (the
+/// same stack slot for every cell) and the final check runs: it must see
+/// them as the distinct handles they are.
 #[derive(Trace)]
 struct ViaCells {
     probe: Probe,
@@ -298,47 +299,52 @@ struct ViaCells {
     pair: Cell<(Edge, Edge)>,
 }
 
-type Edge = Option<Gc<ViaCells>>;
+#[derive(Default)]
+struct Edge(Option<Gc<ViaCells>>);
+
+impl Trace for Edge {
+    fn trace(&self, tracer: &mut cyclegc::Tracer<'_>) {
+        self.0.trace(tracer);
+    }
+}
+
 type Slot = Cell<Edge>;
+
+fn edge(to: &Gc<ViaCells>) -> Edge {
+    Edge(Some(to.clone()))
+}
 
 #[test]
 fn handles_in_cells_shared_by_many_objects_are_collected() {
+    const { assert!(!ViaCells::EXACT.is_exact()) };
     reset_drops(6);
-    let errors = cyclegc::stats()[2].trace_errors;
+    let before = cyclegc::stats()[2];
     let make = |i| {
         Gc::new(ViaCells {
             probe: Probe(i),
-            one: Cell::new(None),
+            one: Cell::default(),
             nested: Cell::new(None),
-            pair: Cell::new((None, None)),
+            pair: Cell::default(),
         })
     };
-    let nodes: Vec<_> = (0..6).map(make).collect();
+    let n: Vec<_> = (0..6).map(make).collect();
     // Node 0 gets two handles (one per cell kind), node 1 three, node 2
     // four (two of them in one tuple); the others one or none.
-    nodes[3].one.set(Some(nodes[0].clone()));
-    nodes[4]
-        .nested
-        .set(Some(Box::new(Cell::new(Some(nodes[0].clone())))));
-    nodes[0].one.set(Some(nodes[1].clone()));
-    nodes[2].one.set(Some(nodes[1].clone()));
-    nodes[5]
-        .nested
-        .set(Some(Box::new(Cell::new(Some(nodes[1].clone())))));
-    nodes[1]
-        .pair
-        .set((Some(nodes[2].clone()), Some(nodes[2].clone())));
-    nodes[3]
-        .pair
-        .set((Some(nodes[2].clone()), Some(nodes[2].clone())));
-    nodes[1].one.set(Some(nodes[3].clone()));
-    nodes[2]
-        .nested
-        .set(Some(Box::new(Cell::new(Some(nodes[4].clone())))));
-    nodes[2].pair.set((Some(nodes[5].clone()), None));
-    drop(nodes);
+    n[3].one.set(edge(&n[0]));
+    n[4].nested.set(Some(Box::new(Cell::new(edge(&n[0])))));
+    n[0].one.set(edge(&n[1]));
+    n[2].one.set(edge(&n[1]));
+    n[5].nested.set(Some(Box::new(Cell::new(edge(&n[1])))));
+    n[1].pair.set((edge(&n[2]), edge(&n[2])));
+    n[3].pair.set((edge(&n[2]), edge(&n[2])));
+    n[1].one.set(edge(&n[3]));
+    n[2].nested.set(Some(Box::new(Cell::new(edge(&n[4])))));
+    n[2].pair.set((edge(&n[5]), Edge(None)));
+    drop(n);
     assert_eq!(cyclegc::collect(), 6);
-    assert_eq!(cyclegc::stats()[2].trace_errors, errors);
+    let after = cyclegc::stats()[2];
+    assert_eq!(after.trace_errors, before.trace_errors);
+    assert_eq!(after.checked, before.checked + 1, "the final check ran");
     for i in 0..6 {
         assert_eq!(drops_of(i), 1, "node {i}");
     }

@@ -228,3 +228,53 @@ fn finalizers_may_create_new_garbage() {
     assert_eq!(cyclegc::collect(), 1);
     assert_eq!(cyclegc::collect(), 0);
 }
+
+/// Half of a garbage pair whose `Drop` looks at the other half.
+#[derive(Trace)]
+struct Peeker {
+    other: RefCell<Option<Gc<Peeker>>>,
+}
+
+thread_local!(static SAW_INTACT: Cell<u32> = const { Cell::new(0) });
+
+impl Drop for Peeker {
+    fn drop(&mut self) {
+        if let Some(o) = self.other.borrow().as_ref()
+            && Gc::try_deref(o).is_some()
+        {
+            SAW_INTACT.with(|s| s.set(s.get() + 1));
+        }
+    }
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Finalizable;
+
+impl Finalize for Finalizable {
+    fn finalize(&self) {}
+}
+
+#[test]
+fn garbage_is_marked_dropped_before_any_drop_beside_a_live_finalizable() {
+    // All exact, but a (reachable) candidate has a finalizer: the garbage is
+    // not marked while it is found, so it must be marked before the drops.
+    let keep = Gc::new(Finalizable);
+    let a = Gc::new(Peeker {
+        other: RefCell::new(None),
+    });
+    let b = Gc::new(Peeker {
+        other: RefCell::new(Some(a.clone())),
+    });
+    *a.other.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    let checked = cyclegc::stats()[2].checked;
+    assert_eq!(cyclegc::collect(), 2);
+    assert_eq!(cyclegc::stats()[2].checked, checked, "exact: no check");
+    assert_eq!(
+        SAW_INTACT.with(Cell::get),
+        0,
+        "a garbage value's Drop saw another garbage value as intact"
+    );
+    drop(keep);
+}

@@ -14,6 +14,7 @@ thread_local! {
     static MODE: Cell<Mode> = const { Cell::new(Mode::Right) };
     static STASH: RefCell<Vec<Gc<Node>>> = const { RefCell::new(Vec::new()) };
     static FORGED: RefCell<Option<Gc<Node>>> = const { RefCell::new(None) };
+    static ZERO_CALLS: Cell<u32> = const { Cell::new(0) };
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -39,6 +40,10 @@ enum Mode {
     ForgeFromZero,
     /// Alternates between right and missing on every call.
     Flaky,
+    /// Node 0 reports nothing from its second call on (in a collection of
+    /// one garbage pair, the final check: it fails at node 1, after node 0
+    /// passed and was marked).
+    LateMissFromZero,
 }
 
 fn set_mode(m: Mode) {
@@ -94,6 +99,12 @@ impl Trace for Node {
                 self.next.trace(tracer);
                 if self.id == 0 {
                     FORGED.with(|f| f.borrow().trace(tracer));
+                }
+            }
+            Mode::LateMissFromZero => {
+                let first = self.id != 0 || ZERO_CALLS.with(|c| c.replace(c.get() + 1)) == 0;
+                if first {
+                    self.next.trace(tracer);
                 }
             }
             Mode::Flaky => {
@@ -330,6 +341,30 @@ fn trace_that_forges_a_foreign_handle() {
     drop(forged);
     cyclegc::collect();
     assert_eq!((drops_of(0), drops_of(1), drops_of(2)), (1, 1, 1));
+}
+
+#[test]
+fn a_check_failing_after_marks_were_made_takes_them_back() {
+    reset_drops(2);
+    let errors = cyclegc::stats()[2].trace_errors;
+    let (a, b) = pair();
+    let (wa, wb) = (Gc::downgrade(&a), Gc::downgrade(&b));
+    drop((a, b));
+    ZERO_CALLS.with(|c| c.set(0));
+    set_mode(Mode::LateMissFromZero);
+    assert_eq!(cyclegc::collect(), 0, "abandoned");
+    set_mode(Mode::Right);
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
+    // Neither looks dropped: the mark the check put on node 0 before it
+    // failed at node 1 is gone.
+    let (a, b) = (
+        wa.upgrade().expect("a intact"),
+        wb.upgrade().expect("b intact"),
+    );
+    assert_eq!((a.payload.len(), b.payload.len()), (3, 3));
+    drop((a, b));
+    assert_eq!(cyclegc::collect(), 2);
+    assert_eq!((drops_of(0), drops_of(1)), (1, 1));
 }
 
 #[test]

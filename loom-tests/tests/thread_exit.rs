@@ -53,6 +53,11 @@ fn abandon_while_freeing_while_adopting() {
         newcomer.join().unwrap();
         assert_all_returned(&registry);
         let s = registry.stats();
-        assert!(s.heaps_active == 0 && s.heaps_abandoned <= 2, "{s}");
+        // Both threads exited: one or two heaps (two if the newcomer came
+        // before the exit), all abandoned.
+        assert!(
+            s.heaps_active == 0 && (1..=2).contains(&s.heaps_abandoned),
+            "{s}"
+        );
     });
 }

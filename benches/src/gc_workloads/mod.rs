@@ -235,12 +235,25 @@ mod tests {
                     assert!(leaked > 0.0, "{} {}", p.name(), w.name());
                 }
             }
-            for w in [
-                GcWorkload::Acyclic,
-                GcWorkload::FullCollection,
-                GcWorkload::YoungPause,
+            // What each run must leave alive: nothing (acyclic), the chain
+            // it keeps (full collection), the old nodes and their root
+            // (young pause). Freeing any of that would be a bug; keeping
+            // garbage is one only for cyclegc (`Rc` cannot collect the
+            // young pause's pairs, and `gc` frees only when it collects).
+            // (Acyclic last: `gc` leaves its garbage to its next collection.)
+            for (w, live) in [
+                (GcWorkload::FullCollection, 300),
+                (GcWorkload::YoungPause, 301),
+                (GcWorkload::Acyclic, 0),
             ] {
+                let before = heap::live_nodes();
                 assert!(!p.run(w, 300).is_empty());
+                let left = heap::live_nodes() - before;
+                let what = format!("{} {}: {left} nodes left", p.name(), w.name());
+                assert!(left >= live, "{what}");
+                if p == Peer::Cyclegc {
+                    assert_eq!(left, live, "{what}");
+                }
             }
         }
     }

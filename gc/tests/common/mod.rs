@@ -25,11 +25,6 @@ impl Rng {
         Rng(seed)
     }
 
-    /// A generator with a fixed seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -82,12 +77,4 @@ pub fn drops_of(id: usize) -> u32 {
 /// Total drops recorded.
 pub fn total_drops() -> u32 {
     DROPS.with(|d| d.borrow().iter().sum())
-}
-
-/// Increments a thread-local counter (for finalizers and the like).
-#[macro_export]
-macro_rules! counter {
-    ($name:ident) => {
-        thread_local!(static $name: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
-    };
 }
