@@ -146,20 +146,8 @@ impl State {
 
     /// The number of boxes in generation list `generation` (a walk).
     pub(crate) fn len(&self, generation: usize) -> usize {
-        if !self.initialized.get() {
-            return 0;
-        }
-        let head: *const Links = &self.gens[generation];
-        let mut n = 0;
-        // SAFETY: an initialised sentinel; the ring keeps its nodes live.
-        unsafe {
-            let mut cur = (*head).next.get();
-            while cur != head {
-                n += 1;
-                cur = (*cur).next.get();
-            }
-        }
-        n
+        // SAFETY: the sentinel lives in this state.
+        unsafe { list::len(&self.gens[generation]) }
     }
 
     /// Marks the start or end of a collection for boxes linked meanwhile.
@@ -174,13 +162,16 @@ impl State {
     /// `unfreeze` requested meanwhile.
     pub(crate) fn settle_after_collection(&self) {
         let head: *const Links = &self.gens[0];
-        // SAFETY: an initialised sentinel; the ring keeps its nodes live.
+        // SAFETY: the sentinel lives in this state; `is_empty` reads an
+        // uninitialised one as empty, and the ring keeps its nodes live.
         unsafe {
-            let mut cur = (*head).next.get();
-            while cur != head {
-                let l = &*cur;
-                l.word.set(l.word.get() & !NEWBORN);
-                cur = l.next.get();
+            if !list::is_empty(head) {
+                let mut cur = (*head).next.get();
+                while cur != head {
+                    let l = &*cur;
+                    l.word.set(l.word.get() & !NEWBORN);
+                    cur = l.next.get();
+                }
             }
         }
         match self.deferred_freeze.replace(0) {

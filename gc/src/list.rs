@@ -254,11 +254,10 @@ pub(crate) unsafe fn splice_back(from: *const Links, to: *const Links) {
     }
 }
 
-/// Counts the boxes of a list by walking it (tests and debug checks only).
+/// Counts the boxes of a list (initialised or not) by walking it.
 ///
 /// # Safety
 /// `head` must be a live sentinel.
-#[cfg(test)]
 pub(crate) unsafe fn len(head: *const Links) -> usize {
     // SAFETY: forwarded from the caller; the ring invariant keeps every
     // visited node live.
