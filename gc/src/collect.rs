@@ -27,9 +27,13 @@
 //!    ([`verify_and_mark`]), unless every candidate's `Trace` is exact
 //!    (`ExactTrace`: then the check cannot fail and is skipped); mark every
 //!    garbage value `DROPPED`, drop them all, then unpin and free the
-//!    boxes. A box that still has handles after its value was dropped (a
-//!    `Drop` stashed one, or a `Trace` impl hid one) is kept until those
-//!    handles go; it reports `None` from `Gc::try_deref`.
+//!    boxes. A box that still has handles after its value was dropped is
+//!    kept until those handles go (it reports `None` from `Gc::try_deref`)
+//!    if every candidate was exact: a `Drop` moved a handle out of the
+//!    garbage. With an inexact candidate it may instead be a `Trace` impl
+//!    that reported a handle it does not own, and a `&T` into the dropped
+//!    value may be held by the caller: the process aborts
+//!    ([`foreign_handle_abort`]).
 //!
 //! # Invariants
 //! - A box is pinned by the collector iff its `COLLECTING` flag is set.
@@ -277,7 +281,7 @@ impl Run<'_> {
             }
             // No `Trace` impl runs from here on.
             self.armed = false;
-            let (collected, uncollectable) = self.drop_garbage(garbage, panic);
+            let (collected, uncollectable) = self.drop_garbage(garbage, exact, panic);
             Outcome {
                 candidates,
                 collected,
@@ -435,11 +439,20 @@ impl Run<'_> {
     /// [`verify_and_mark`], [`mark_dropped`] or `move_unreachable`), then
     /// unpins and frees the boxes. Returns (collected, uncollectable).
     ///
+    /// A box that outlives the drops of a collection with an inexact
+    /// candidate aborts the process ([`foreign_handle_abort`]); with exact
+    /// traces only it is kept for its handles (a `Drop` moved one out).
+    ///
     /// # Safety
     /// `garbage` must be the collector's garbage ring, every box pinned,
     /// marked and with an intact value, and no `Trace` impl may run from
     /// here on.
-    unsafe fn drop_garbage(&self, garbage: *const Links, panic: &mut Panic) -> (usize, usize) {
+    unsafe fn drop_garbage(
+        &self,
+        garbage: *const Links,
+        exact: bool,
+        panic: &mut Panic,
+    ) -> (usize, usize) {
         let st = self.st;
         let mut collected = 0;
         let mut uncollectable = 0;
@@ -473,6 +486,9 @@ impl Run<'_> {
                 (*cur).word.set(((*cur).word.get() & FINALIZED) | OUTSIDE);
                 if !gc::unpin_dropped(cur) {
                     // Not freed: the box (and its vtable) is still there.
+                    if !exact {
+                        foreign_handle_abort(cur);
+                    }
                     uncollectable += 1;
                     if st.debug.get() {
                         eprintln!(
@@ -486,6 +502,37 @@ impl Run<'_> {
         }
         (collected, uncollectable)
     }
+}
+
+/// A garbage box still has handles after every garbage value was dropped,
+/// in a collection where some `Trace` impl is not exact. Either a `Drop`
+/// moved a handle out of the garbage, or a `Trace` impl reported a handle
+/// its value does not own (one in a thread-local, or reached through an
+/// `Rc`), so that an outside reference was counted as internal. In the
+/// second case the caller of the collection may hold a `&T` into the value
+/// just dropped, derived from that outside handle (safe code cannot destroy
+/// a handle while a borrow derived from it lives, which is why every
+/// handle present before the drops must be gone after them). The two
+/// cases cannot be told apart, and unwinding could run code that reads
+/// through such a `&T`: abort, naming the type.
+///
+/// # Safety
+/// `links` must be a live tracked box.
+#[cold]
+#[inline(never)]
+unsafe fn foreign_handle_abort(links: *const Links) -> ! {
+    use std::io::Write;
+    // SAFETY: forwarded from the caller; the vtable lives as long as the box.
+    let name = unsafe { ((*(*links).vtable).type_name)() };
+    let _ = writeln!(
+        std::io::stderr(),
+        "cyclegc: fatal: a {name} found unreachable still has handles after the garbage \
+         was dropped. A Trace impl that is not ExactTrace may have reported a Gc its value \
+         does not own (a handle in a thread-local, or one reached through an Rc), so a \
+         reference into the dropped value may still be in use; a Drop that moves a handle \
+         out of garbage looks the same. Aborting."
+    );
+    std::process::abort()
 }
 
 /// Steps 2 and 3 fused (see the module documentation).
@@ -601,7 +648,8 @@ unsafe fn subtract_refs(head: *const Links) -> bool {
 /// error, never a drop). What it cannot catch is an impl reporting a handle
 /// it does not own (one in a thread-local, or inside an object outside the
 /// garbage), nor one that moves a handle between two reports of it: such
-/// reports look like distinct owned handles.
+/// reports look like distinct owned handles. Those are caught after the
+/// drops instead, by the handle left over ([`foreign_handle_abort`]).
 ///
 /// The cost is one more trace of the garbage only (live objects are never
 /// looked at); the walk after it replaces the marking walk. It is skipped

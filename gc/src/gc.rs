@@ -325,7 +325,8 @@ fn count_overflow() -> ! {
 fn dropped_value() -> ! {
     panic!(
         "cyclegc: dereferenced a Gc whose value was already dropped by the cycle collector \
-         (the object was found in a garbage cycle, or a wrong Trace impl hid a reference); \
+         (the object was in a garbage cycle; Drop impls run by that collection, and handles they \
+         kept, see the values dropped before them); \
          use Gc::try_deref to test for this"
     )
 }
@@ -445,7 +446,8 @@ impl<T: ?Sized + 'static> Gc<T> {
     }
 
     /// The value, or `None` once the collector has dropped it (because the
-    /// object was part of garbage, or a wrong `Trace` impl made it look so).
+    /// object was part of garbage: a `Drop` run by that collection can see the
+    /// values dropped before its own, and keep a handle to them).
     ///
     /// ```
     /// let g = cyclegc::Gc::new(5);
@@ -600,7 +602,7 @@ unsafe fn release<T: ?Sized>(value: NonNull<T>) {
     unsafe {
         if (*header).strong.get() & DROPPED != 0 {
             // The collector dropped the value already; only the memory is
-            // left, kept by handles that a Drop or a wrong Trace let escape.
+            // left, kept by handles that a Drop run by the collection kept.
             drop_weak_count(value);
         } else if (*header).strong.get() & TRACKED != 0 {
             release_tracked_typed(value);

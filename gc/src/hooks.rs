@@ -31,8 +31,9 @@ pub struct GenerationStats {
     pub collected: usize,
     /// Unreachable objects whose value was dropped but whose memory could
     /// not be freed because handles to them survived the drop (a `Drop`
-    /// that stashed a handle, or a wrong `Trace` impl); the memory goes when
-    /// those handles do. CPython: `uncollectable`.
+    /// that kept a handle, in a collection whose traces are all exact: with
+    /// a hand-written `Trace` among them the process aborts instead); the
+    /// memory goes when those handles do. CPython: `uncollectable`.
     pub uncollectable: usize,
     /// Collections abandoned because `Trace` impls reported edges that do
     /// not match the objects' counts: more references than an object has,

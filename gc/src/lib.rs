@@ -84,16 +84,20 @@
 //! handle is a handle the value does not own that an impl reports anyway
 //! (one in a thread-local, or inside an object outside the garbage, reached
 //! through a `Gc`), or one it moves between two reports. That can make the
-//! collector drop a value that is still referenced; memory is never freed
-//! under a handle, and the handles see the value as dropped, as above.
-//! **Known limit:** what this cannot make safe is a plain `&T` borrowed
-//! from such a value *and held across the collection* (for example
-//! `let r = &*node; cyclegc::collect(); use(r)` while some other type's
-//! `Trace` reports a thread-local handle to `node` as its own): the value
-//! is dropped under the borrow. No check can see borrows; see [`Trace`]
-//! for the rules that avoid it (trace each owned `Gc` once; never trace
-//! through a `Gc` into another object, nor a `Gc` shared with untraced
-//! code).
+//! collector drop a value that is still referenced, possibly under a `&T`
+//! the caller holds (`let r = &*node; cyclegc::collect(); use(r)` while
+//! some other type's `Trace` reports a thread-local handle to `node` as
+//! its own). Then the handle outside the garbage outlives the drops: safe
+//! code cannot destroy a handle while a borrow derived from it lives. So a
+//! collection with an inexact object among its candidates that finds a
+//! garbage box still referenced after dropping the garbage **aborts the
+//! process**, naming the type, before any such borrow can be used. A
+//! `Drop` that keeps a handle to garbage cannot be told from that and
+//! aborts too in such a collection; with exact traces only it is merely
+//! counted as `uncollectable` (the handle sees the value as dropped). See
+//! [`Trace`] for the rules that avoid all of this (trace each owned `Gc`
+//! once; never trace through a `Gc` into another object, nor a `Gc`
+//! shared with untraced code).
 //!
 //! **Exact traces.** The check above is a second trace of the garbage,
 //! about a quarter of a young collection's time. It is skipped when every

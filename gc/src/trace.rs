@@ -6,10 +6,11 @@
 //!   being right. The collector treats the edges it reports as hints: a
 //!   missing edge makes an object look referenced from outside (it leaks),
 //!   an extra edge can make the collector drop a value that is still
-//!   referenced, but never free memory that a handle can still reach (see
-//!   `collect.rs`). Over-reporting that drives a count below zero, a handle
-//!   reported twice, and edges that differ between passes are detected and
-//!   abandon the collection.
+//!   referenced, but never free memory that a handle can still reach, and
+//!   the handle that proves it aborts the process before control returns
+//!   to code that could hold a borrow (see `collect.rs`). Over-reporting
+//!   that drives a count below zero, a handle reported twice, and edges
+//!   that differ between passes are detected and abandon the collection.
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
@@ -52,8 +53,9 @@ use crate::referents::AnyGc;
 /// }
 /// ```
 ///
-/// The trait is safe to implement, and a wrong implementation never makes
-/// the collector free memory that a `Gc` can still reach:
+/// The trait is safe to implement, and a wrong implementation never causes
+/// undefined behaviour: it leaks, or the collection is abandoned, or (the
+/// one case no count can see in advance) the process aborts:
 /// - a missing edge makes the target look referenced from outside: it is
 ///   kept (leaks, if it was garbage);
 /// - extra edges that add up to more references than an object has, a
@@ -64,10 +66,13 @@ use crate::referents::AnyGc;
 /// - a handle the value does not own (one in a thread-local, or inside
 ///   another object reached through a `Gc`), reported as if owned, cannot
 ///   be told from an owned one and can make the collector drop a value
-///   that is still referenced. Its handles then return `None` from
-///   [`Gc::try_deref`] and panic on deref. But a plain `&T` borrowed from
-///   that value and held across the collection would dangle: that is the
-///   one case the collector cannot check.
+///   that is still referenced, perhaps under a `&T` its caller holds. That
+///   handle outlives the drops of the garbage (safe code cannot destroy a
+///   handle while a borrow derived from it lives), which the collector
+///   sees: it then aborts the process with a message naming the type,
+///   before anything can read the dropped value. A `Drop` that keeps a
+///   handle to garbage looks the same, so in a collection with a
+///   hand-written (inexact) `Trace` among its objects that aborts too.
 ///
 /// Derived impls are [exact](ExactTrace): they cannot do any of this, so
 /// the collector skips its check of the garbage for them, a second trace

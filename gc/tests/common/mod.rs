@@ -78,3 +78,35 @@ pub fn drops_of(id: usize) -> u32 {
 pub fn total_drops() -> u32 {
     DROPS.with(|d| d.borrow().iter().sum())
 }
+
+/// Runs `body` in a child process (this test binary, running only `test`)
+/// and asserts that the child aborted (`SIGABRT`) with `message` on stderr.
+/// In the child itself, runs `body` and returns; the parent then sees it
+/// exit normally and fails.
+pub fn expect_abort(test: &str, message: &str, body: impl FnOnce()) {
+    use std::os::unix::process::ExitStatusExt;
+    const CHILD: &str = "CYCLEGC_ABORT_CHILD";
+    if std::env::var(CHILD).as_deref() == Ok(test) {
+        body();
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("current_exe"))
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .output()
+        .expect("spawn child test process");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(SIGABRT),
+        "{test}: expected an abort, got {:?}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains(message),
+        "{test}: stderr lacks {message:?}:\n{stderr}"
+    );
+}
+
+/// `SIGABRT` on Linux.
+const SIGABRT: i32 = 6;
