@@ -5,7 +5,6 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::{drops_of, record_drop, reset_drops};
 use cyclegc::{Gc, Trace, Tracer};
