@@ -59,8 +59,8 @@ pub(crate) struct State {
     /// `NEWBORN` while a collection runs, else 0: the word of a box linked
     /// into generation 0.
     newborn_mark: Cell<usize>,
-    /// A `freeze` (1) or `unfreeze` (2) requested during a collection.
-    deferred_freeze: Cell<u8>,
+    /// What `freeze`/`unfreeze` calls made during a collection add up to.
+    deferred_freeze: Cell<Deferred>,
     /// Set while a tracked release runs; nested ones are queued.
     pub(crate) releasing: Cell<bool>,
     /// Intrusive stack of boxes awaiting release, linked through `next`.
@@ -79,6 +79,17 @@ pub(crate) fn state() -> &'static State {
     // SAFETY: `STATE` has no destructor and lives as long as the thread; the
     // reference is `!Send`, so it cannot outlive the thread elsewhere.
     STATE.with(|s| unsafe { &*(s as *const State) })
+}
+
+/// The net effect of the `freeze`/`unfreeze` calls made during a
+/// collection, applied when it ends: a later `freeze` overrides everything
+/// before it, a later `unfreeze` keeps an earlier `freeze`'s move.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Deferred {
+    Nothing,
+    Freeze,
+    Unfreeze,
+    FreezeThenUnfreeze,
 }
 
 impl State {
@@ -103,7 +114,7 @@ impl State {
             stats: [const { Cell::new(GenerationStats::ZERO) }; 3],
             callback_count: Cell::new(0),
             newborn_mark: Cell::new(0),
-            deferred_freeze: Cell::new(0),
+            deferred_freeze: Cell::new(Deferred::Nothing),
             releasing: Cell::new(false),
             release_queue: Cell::new(std::ptr::null()),
             initialized: Cell::new(false),
@@ -174,10 +185,14 @@ impl State {
                 }
             }
         }
-        match self.deferred_freeze.replace(0) {
-            1 => freeze(),
-            2 => unfreeze(),
-            _ => {}
+        match self.deferred_freeze.replace(Deferred::Nothing) {
+            Deferred::Nothing => {}
+            Deferred::Freeze => freeze(),
+            Deferred::Unfreeze => unfreeze(),
+            Deferred::FreezeThenUnfreeze => {
+                freeze();
+                unfreeze();
+            }
         }
     }
 
@@ -427,7 +442,7 @@ pub fn object_counts() -> (usize, usize, usize) {
 pub fn freeze() {
     let st = state();
     if st.collecting.get() {
-        st.deferred_freeze.set(1);
+        st.deferred_freeze.set(Deferred::Freeze);
         return;
     }
     if !st.initialized.get() {
@@ -444,7 +459,13 @@ pub fn freeze() {
 pub fn unfreeze() {
     let st = state();
     if st.collecting.get() {
-        st.deferred_freeze.set(2);
+        // An earlier freeze in the same collection still moves everything
+        // (the unfreeze then brings it all to the oldest generation).
+        let after = match st.deferred_freeze.get() {
+            Deferred::Freeze | Deferred::FreezeThenUnfreeze => Deferred::FreezeThenUnfreeze,
+            Deferred::Nothing | Deferred::Unfreeze => Deferred::Unfreeze,
+        };
+        st.deferred_freeze.set(after);
         return;
     }
     if !st.initialized.get() {

@@ -94,3 +94,34 @@ fn freeze_during_a_collection_takes_effect_after_it() {
     drop(survivor);
     assert_eq!(cyclegc::freeze_count(), 0);
 }
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct FreezeThenUnfreeze {
+    me: RefCell<Option<Gc<FreezeThenUnfreeze>>>,
+}
+
+impl Finalize for FreezeThenUnfreeze {
+    fn finalize(&self) {
+        cyclegc::freeze();
+        cyclegc::unfreeze();
+    }
+}
+
+/// Both calls count, in order: the freeze moves every object to the
+/// permanent generation and the unfreeze brings them all to the oldest, so
+/// a survivor of a young collection ends in generation 2, not 1.
+#[test]
+fn freeze_then_unfreeze_during_a_collection_both_take_effect() {
+    let survivor = node();
+    let f = Gc::new(FreezeThenUnfreeze {
+        me: RefCell::new(None),
+    });
+    *f.me.borrow_mut() = Some(f.clone());
+    drop(f);
+    assert_eq!(cyclegc::collect_generation(0), 1);
+    assert_eq!(cyclegc::freeze_count(), 0);
+    assert_eq!(cyclegc::object_counts(), (0, 0, 1));
+    drop(survivor);
+    assert_eq!(cyclegc::object_counts(), (0, 0, 0));
+}
