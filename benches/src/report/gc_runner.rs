@@ -3,11 +3,10 @@
 //! its stack, or dies otherwise, is recorded with the reason; a workload
 //! that times a collection is marked "no cycle collector" for `Rc`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::process;
-use super::table::{Cell, Comparison, Row};
+use super::table::{Comparison, Row};
+use super::{process, sweep};
 use crate::gc_workloads::{GcWorkload, Peer, STACK_BYTES};
 use crate::whole::Scale;
 
@@ -59,76 +58,40 @@ pub fn run(plan: &GcPlan, mut log: impl FnMut(&str)) -> GcResults {
     let mut time_rows = Vec::new();
     let mut leak_rows = Vec::new();
     for &w in &plan.workloads {
-        let mut order: Vec<String> = Vec::new();
-        let mut samples: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
-        let mut failures: Vec<Option<String>> = vec![None; peers.len()];
-        for rep in 0..plan.reps {
-            for k in 0..peers.len() {
-                let i = (rep + k) % peers.len();
-                let peer = peers[i];
-                if w.needs_collector() && !peer.collects() {
-                    failures[i] = Some("no cycle collector".to_string());
-                    continue;
-                }
-                let mut args = vec![peer.name(), w.name()];
-                if plan.scale == Scale::Quick {
-                    args.push("--quick");
-                }
-                match process::run_child(&program, &args) {
-                    Ok(metrics) => {
-                        for (m, v) in metrics {
-                            let entry = samples.entry(m.clone()).or_insert_with(|| {
-                                order.push(m.clone());
-                                vec![Vec::new(); peers.len()]
-                            });
-                            entry[i].push(v);
-                        }
-                    }
-                    Err(why) if why == "stack overflow" => {
-                        failures[i] =
-                            Some(format!("stack overflow ({} MiB)", w.stack_bytes() >> 20));
-                    }
-                    Err(why) => failures[i] = Some(why),
-                }
+        let sweep = sweep::interleaved(peers.len(), plan.reps, |i| {
+            let peer = peers[i];
+            if w.needs_collector() && !peer.collects() {
+                return Err("no cycle collector".to_string());
             }
-        }
-        if order.is_empty() {
-            // Nobody produced a number: still show the row, with the reasons.
-            order.push(w.primary_metric().to_string());
-            samples.insert(order[0].clone(), vec![Vec::new(); peers.len()]);
-        }
+            let mut args = vec![peer.name(), w.name()];
+            if plan.scale == Scale::Quick {
+                args.push("--quick");
+            }
+            process::run_child(&program, &args).map_err(|why| {
+                if why == "stack overflow" {
+                    format!("stack overflow ({} MiB)", w.stack_bytes() >> 20)
+                } else {
+                    why
+                }
+            })
+        });
         let size = w.describe(w.default_param(plan.scale));
-        for metric in &order {
-            let cells: Vec<Cell> = samples[metric]
-                .iter()
-                .zip(&failures)
-                .map(|(s, f)| match (s.is_empty(), f) {
-                    (true, Some(why)) => Cell::Failed(why.clone()),
-                    (true, None) => Cell::Failed("no result".to_string()),
-                    (false, _) => Cell::Samples(s.clone()),
-                })
-                .collect();
-            let unit = unit_of(metric);
+        for metric in sweep.metrics(w.primary_metric()) {
+            let unit = unit_of(&metric);
             let stem = metric
                 .strip_suffix("_ms")
                 .or_else(|| metric.strip_suffix("_us"))
-                .unwrap_or(metric);
+                .unwrap_or(&metric);
             let row = Row {
                 name: format!("{} {stem}", w.name()),
                 detail: format!("{size}; {unit}"),
-                cells,
+                cells: sweep.cells(&metric),
             };
-            let medians: Vec<String> = peers
-                .iter()
-                .zip(&row.cells)
-                .map(|(p, c)| match c {
-                    Cell::Samples(_) => {
-                        format!("{} {:.1}", p.name(), c.median().unwrap_or(f64::NAN))
-                    }
-                    Cell::Failed(why) => format!("{} ({why})", p.name()),
-                })
-                .collect();
-            log(&format!("{:<32} {}", row.name, medians.join("  ")));
+            log(&sweep::log_line(
+                &row.name,
+                peers.iter().map(|p| p.name()),
+                &row.cells,
+            ));
             if unit == "count" {
                 leak_rows.push(row);
             } else {

@@ -17,6 +17,7 @@
 //! | `whole_runner` | building and running the `wp_*` children |
 //! | `gc_runner` | running the `gc_peers` children |
 //! | `process` | one child process: its result lines or why it failed |
+//! | `sweep` | one workload on every contender, interleaved, with failures |
 //! | `document` | assembling and writing the files |
 
 pub mod chart;
@@ -26,6 +27,7 @@ pub mod machine;
 pub mod micro_runner;
 pub mod process;
 pub mod stats;
+pub mod sweep;
 pub mod table;
 pub mod whole_runner;
 

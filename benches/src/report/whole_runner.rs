@@ -3,12 +3,11 @@
 //! allocator and repetition, allocators interleaved, and parses the
 //! children's [`protocol`](crate::whole::protocol) lines.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::process;
-use super::table::{Cell, Comparison, Row};
+use super::table::{Comparison, Row};
+use super::{process, sweep};
 use crate::shim::Allocator;
 use crate::whole::{Scale, Whole};
 
@@ -84,62 +83,30 @@ pub fn run(plan: &WholePlan, mut log: impl FnMut(&str)) -> WholeResults {
     let mut time_rows = Vec::new();
     let mut memory_rows = Vec::new();
     for &w in &plan.workloads {
-        // metric -> per-allocator samples, in order of first appearance.
-        let mut order: Vec<String> = Vec::new();
-        let mut samples: BTreeMap<String, Vec<Vec<f64>>> = BTreeMap::new();
-        let mut failures: Vec<Option<String>> = vec![None; allocators.len()];
-        for rep in 0..plan.reps {
-            for k in 0..allocators.len() {
-                let i = (rep + k) % allocators.len();
-                match run_child(plan, allocators[i], w) {
-                    Ok(metrics) => {
-                        for (m, v) in metrics {
-                            let entry = samples.entry(m.clone()).or_insert_with(|| {
-                                order.push(m.clone());
-                                vec![Vec::new(); allocators.len()]
-                            });
-                            entry[i].push(v);
-                        }
-                    }
-                    Err(why) => failures[i] = Some(why),
-                }
-            }
-        }
+        let sweep = sweep::interleaved(allocators.len(), plan.reps, |i| {
+            run_child(plan, allocators[i], w)
+        });
         let detail = w.describe(w.default_param(plan.scale));
-        for metric in &order {
-            let per_alloc = &samples[metric];
-            let cells = per_alloc
-                .iter()
-                .zip(&failures)
-                .map(|(s, f)| match (s.is_empty(), f) {
-                    (true, Some(why)) => Cell::Failed(why.clone()),
-                    (true, None) => Cell::Failed("no result".to_string()),
-                    (false, _) => Cell::Samples(s.clone()),
-                })
-                .collect();
+        for metric in sweep.metrics("time_ms") {
             let (stem, is_time) = match metric.strip_suffix("_ms") {
                 Some(stem) => (stem, true),
-                None => (metric.strip_suffix("_mib").unwrap_or(metric), false),
+                None => (metric.strip_suffix("_mib").unwrap_or(&metric), false),
             };
             let row = Row {
                 name: format!("{} {stem}", w.name()),
                 detail: detail.clone(),
-                cells,
+                cells: sweep.cells(&metric),
             };
-            let medians: Vec<String> = allocators
-                .iter()
-                .zip(&row.cells)
-                .map(|(a, c)| format!("{} {:.1}", a.name(), c.median().unwrap_or(f64::NAN)))
-                .collect();
-            log(&format!("{:<32} {}", row.name, medians.join("  ")));
+            log(&sweep::log_line(
+                &row.name,
+                allocators.iter().map(|a| a.name()),
+                &row.cells,
+            ));
             if is_time {
                 time_rows.push(row);
             } else {
                 memory_rows.push(row);
             }
-        }
-        if order.is_empty() {
-            log(&format!("{}: every child failed: {failures:?}", w.name()));
         }
     }
     let contenders: Vec<String> = allocators.iter().map(|a| a.name().to_string()).collect();
