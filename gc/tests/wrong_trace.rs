@@ -481,30 +481,28 @@ fn victim_and_forger(id: usize, stashed: usize) -> Gc<Victim> {
 /// The finalizer's temporary count is an outside reference (the finalizer
 /// holds `&self`), so only a lying `Trace` lets the nested collection drop
 /// the value: the count outlives the drops and the process aborts, whether
-/// or not a stashed handle does too.
+/// or not a stashed handle does too. Runs in a child process.
+fn victim_dropped_under_its_finalizer_aborts(test: &str, stashed: usize) {
+    common::expect_abort(
+        test,
+        "cyclegc: fatal: a wrong_trace::Victim found unreachable",
+        || drop(victim_and_forger(2, stashed)),
+    );
+}
+
 #[test]
 fn value_dropped_under_its_running_finalizer_aborts() {
-    const FATAL: &str = "cyclegc: fatal: a wrong_trace::Victim found unreachable";
-    common::expect_abort(
+    victim_dropped_under_its_finalizer_aborts(
         "value_dropped_under_its_running_finalizer_aborts",
-        FATAL,
-        || {
-            let v = victim_and_forger(2, 1);
-            drop(v);
-        },
+        1,
     );
 }
 
 #[test]
 fn value_dropped_under_its_running_finalizer_with_a_stashed_handle_aborts() {
-    const FATAL: &str = "cyclegc: fatal: a wrong_trace::Victim found unreachable";
-    common::expect_abort(
+    victim_dropped_under_its_finalizer_aborts(
         "value_dropped_under_its_running_finalizer_with_a_stashed_handle_aborts",
-        FATAL,
-        || {
-            let v = victim_and_forger(2, 2);
-            drop(v);
-        },
+        2,
     );
 }
 
