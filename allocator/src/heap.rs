@@ -740,6 +740,13 @@ mod tests {
         unsafe { heap.free(p) }
     }
 
+    /// 512-byte blocks in one pool.
+    const BLOCKS_512_PER_POOL: usize = POOL_SIZE / 512;
+    /// 512-byte blocks in one arena (its first pool also holds the arena
+    /// header and pool table).
+    const BLOCKS_512_PER_ARENA: usize =
+        (POOLS_PER_ARENA - 1) * BLOCKS_512_PER_POOL + (POOL_SIZE - FIRST_BLOCK_IN_ARENA) / 512;
+
     #[test]
     fn arenas_are_aligned_and_headers_found_by_masking() {
         let registry = Registry::new();
@@ -822,8 +829,7 @@ mod tests {
         let registry = Registry::new();
         let heap = registry.attach().unwrap();
         // Three arenas' worth of 512-byte blocks.
-        let per_arena =
-            (POOLS_PER_ARENA - 1) * (POOL_SIZE / 512) + (POOL_SIZE - FIRST_BLOCK_IN_ARENA) / 512;
+        let per_arena = BLOCKS_512_PER_ARENA;
         let blocks: Vec<*mut u8> = (0..3 * per_arena).map(|_| alloc(heap, 512)).collect();
         assert_eq!(registry.counters_snapshot().0, 3);
         for &p in &blocks {
@@ -867,8 +873,7 @@ mod tests {
         // use that are all class heads can pin an arena.
         let registry = Registry::new();
         let heap = registry.attach().unwrap();
-        let per_pool = POOL_SIZE / 512;
-        let per_arena = (POOLS_PER_ARENA - 1) * per_pool + (POOL_SIZE - FIRST_BLOCK_IN_ARENA) / 512;
+        let per_arena = BLOCKS_512_PER_ARENA;
         let blocks: Vec<*mut u8> = (0..3 * per_arena).map(|_| alloc(heap, 512)).collect();
         let arenas: Vec<*mut Arena> = [0, per_arena, 2 * per_arena]
             .iter()
@@ -923,8 +928,8 @@ mod tests {
         let registry = Registry::new();
         let heap = registry.attach().unwrap();
         // Arena A full of 512-byte pools, then three pools in arena B.
-        let per_pool = POOL_SIZE / 512;
-        let in_a = (POOLS_PER_ARENA - 1) * per_pool + (POOL_SIZE - FIRST_BLOCK_IN_ARENA) / 512;
+        let per_pool = BLOCKS_512_PER_POOL;
+        let in_a = BLOCKS_512_PER_ARENA;
         let a_blocks: Vec<*mut u8> = (0..in_a).map(|_| alloc(heap, 512)).collect();
         let b_blocks: Vec<*mut u8> = (0..3 * per_pool).map(|_| alloc(heap, 512)).collect();
         let (a, b) = (Arena::of(a_blocks[0]), Arena::of(b_blocks[0]));

@@ -71,22 +71,32 @@ fn frozen_objects_still_die_by_reference_counting() {
 #[trace(finalize)]
 struct Freezer {
     me: RefCell<Option<Gc<Freezer>>>,
+    #[trace(skip)]
+    then_unfreeze: bool,
 }
 
 impl Finalize for Freezer {
     fn finalize(&self) {
         cyclegc::freeze();
+        if self.then_unfreeze {
+            cyclegc::unfreeze();
+        }
     }
+}
+
+/// A garbage self-cycle whose finalizer calls `freeze` (and `unfreeze`).
+fn dropped_freezer(then_unfreeze: bool) {
+    let f = Gc::new(Freezer {
+        me: RefCell::new(None),
+        then_unfreeze,
+    });
+    *f.me.borrow_mut() = Some(f.clone());
 }
 
 #[test]
 fn freeze_during_a_collection_takes_effect_after_it() {
     let survivor = node();
-    let f = Gc::new(Freezer {
-        me: RefCell::new(None),
-    });
-    *f.me.borrow_mut() = Some(f.clone());
-    drop(f);
+    dropped_freezer(false);
     assert_eq!(cyclegc::collect(), 1);
     // The survivor went to generation 2, then the deferred freeze moved it.
     assert_eq!(cyclegc::freeze_count(), 1);
@@ -95,30 +105,13 @@ fn freeze_during_a_collection_takes_effect_after_it() {
     assert_eq!(cyclegc::freeze_count(), 0);
 }
 
-#[derive(Trace)]
-#[trace(finalize)]
-struct FreezeThenUnfreeze {
-    me: RefCell<Option<Gc<FreezeThenUnfreeze>>>,
-}
-
-impl Finalize for FreezeThenUnfreeze {
-    fn finalize(&self) {
-        cyclegc::freeze();
-        cyclegc::unfreeze();
-    }
-}
-
 /// Both calls count, in order: the freeze moves every object to the
 /// permanent generation and the unfreeze brings them all to the oldest, so
 /// a survivor of a young collection ends in generation 2, not 1.
 #[test]
 fn freeze_then_unfreeze_during_a_collection_both_take_effect() {
     let survivor = node();
-    let f = Gc::new(FreezeThenUnfreeze {
-        me: RefCell::new(None),
-    });
-    *f.me.borrow_mut() = Some(f.clone());
-    drop(f);
+    dropped_freezer(true);
     assert_eq!(cyclegc::collect_generation(0), 1);
     assert_eq!(cyclegc::freeze_count(), 0);
     assert_eq!(cyclegc::object_counts(), (0, 0, 1));
