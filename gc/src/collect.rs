@@ -56,7 +56,7 @@
 //!   links are restored before any list operation, on every path.
 //! - `DROPPED` is set on a candidate only while no code but the collector's
 //!   runs until the drops: by `move_unreachable` in an all-exact collection
-//!   with no finalizer (the tracer clears it from a box found reachable
+//!   with no finalizer still to run (the tracer clears it from a box found reachable
 //!   after all), or by the final check or `mark_dropped` on the garbage. A
 //!   collection abandoned after marks were made clears them in
 //!   `Run::restore` (tested in `tests/wrong_trace.rs` and
@@ -514,7 +514,12 @@ impl Run<'_> {
 /// a handle while a borrow derived from it lives, which is why every
 /// handle present before the drops must be gone after them). The two
 /// cases cannot be told apart, and unwinding could run code that reads
-/// through such a `&T`: abort, naming the type.
+/// through such a `&T`: abort, naming the type. What this cannot undo: the
+/// drops have already run, and a `Drop` among them may have read the
+/// wrongly dropped value through a reference kept from before (a
+/// `&'static T` from a leaked handle); and a caller's reference held as a
+/// function argument was invalidated when the memory was freed. Those
+/// remain undefined behaviour, with a lying hand-written `Trace` only.
 ///
 /// # Safety
 /// `links` must be a live tracked box.

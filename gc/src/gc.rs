@@ -773,10 +773,11 @@ unsafe fn release_one(st: &State, links: *const Links) {
             if strong & DROPPED != 0 {
                 // A collection run by the finalizer dropped the value. Our
                 // temporary count was an outside reference, so only a wrong
-                // `Trace` can do that; the collector has unlinked the box and
-                // left it to its handles. Dropping the value again, or
-                // linking the box back into a generation, would be a double
-                // drop or a trace of a dropped value.
+                // `Trace` can do that, and that collection then aborts the
+                // process (`collect.rs`, `foreign_handle_abort`): this
+                // branch is a last defence. Dropping the value again, or
+                // linking the box back into a generation, would be a
+                // double drop or a trace of a dropped value.
                 if strong < ONE {
                     drop(FreeTracked(links));
                 }

@@ -91,10 +91,18 @@
 //! code cannot destroy a handle while a borrow derived from it lives. So a
 //! collection with an inexact object among its candidates that finds a
 //! garbage box still referenced after dropping the garbage **aborts the
-//! process**, naming the type, before any such borrow can be used. A
+//! process**, naming the type, before control returns to the caller. A
 //! `Drop` that keeps a handle to garbage cannot be told from that and
 //! aborts too in such a collection; with exact traces only it is merely
-//! counted as `uncollectable` (the handle sees the value as dropped). See
+//! counted as `uncollectable` (the handle sees the value as dropped).
+//! **Known limits** (both need a hand-written `Trace` that reports a handle
+//! it does not own): the abort comes after the drops, so a `Drop` of other
+//! garbage in the same collection that reads the wrongly dropped value
+//! through a reference taken earlier (say a `&'static T` kept from a leaked
+//! handle) reads freed memory first; and a reference into the value held
+//! as a function argument across the collection is UB under Rust's
+//! aliasing rules once the memory is freed, read or not. No check can see
+//! references before the drops. See
 //! [`Trace`] for the rules that avoid all of this (trace each owned `Gc`
 //! once; never trace through a `Gc` into another object, nor a `Gc`
 //! shared with untraced code).

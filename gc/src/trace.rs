@@ -8,7 +8,7 @@
 //!   an extra edge can make the collector drop a value that is still
 //!   referenced, but never free memory that a handle can still reach, and
 //!   the handle that proves it aborts the process before control returns
-//!   to code that could hold a borrow (see `collect.rs`). Over-reporting
+//!   to the collection's caller (see `collect.rs` for what that leaves). Over-reporting
 //!   that drives a count below zero, a handle reported twice, and edges
 //!   that differ between passes are detected and abandon the collection.
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
@@ -53,9 +53,9 @@ use crate::referents::AnyGc;
 /// }
 /// ```
 ///
-/// The trait is safe to implement, and a wrong implementation never causes
-/// undefined behaviour: it leaks, or the collection is abandoned, or (the
-/// one case no count can see in advance) the process aborts:
+/// The trait is safe to implement. A wrong implementation leaks, or the
+/// collection is abandoned, or (the one case no count can see in advance)
+/// the process aborts; the limits of that last case are below:
 /// - a missing edge makes the target look referenced from outside: it is
 ///   kept (leaks, if it was garbage);
 /// - extra edges that add up to more references than an object has, a
@@ -70,9 +70,15 @@ use crate::referents::AnyGc;
 ///   handle outlives the drops of the garbage (safe code cannot destroy a
 ///   handle while a borrow derived from it lives), which the collector
 ///   sees: it then aborts the process with a message naming the type,
-///   before anything can read the dropped value. A `Drop` that keeps a
-///   handle to garbage looks the same, so in a collection with a
-///   hand-written (inexact) `Trace` among its objects that aborts too.
+///   before the collection returns. A `Drop` that keeps a handle to
+///   garbage looks the same, so in a collection with a hand-written
+///   (inexact) `Trace` among its objects that aborts too. Not covered,
+///   because the abort comes after the drops: a `Drop` of other garbage
+///   reading the wrongly dropped value through a reference taken before
+///   the collection (a `&'static T` from a leaked handle), and a
+///   reference into it held as a function argument across the collection
+///   (UB under Rust's aliasing rules once the memory is freed). Both are
+///   undefined behaviour, and both need such a lying impl.
 ///
 /// Derived impls are [exact](ExactTrace): they cannot do any of this, so
 /// the collector skips its check of the garbage for them, a second trace
@@ -717,18 +723,36 @@ mod tests {
         const { assert!(!<[u8; 4] as Trace>::MAY_CONTAIN_GC) };
     }
 
+    thread_local!(static TRACED_AT: Cell<usize> = const { Cell::new(0) });
+
+    /// A hand-written (so inexact) trace that records where it ran.
+    #[derive(Default)]
+    struct WhereTraced(Option<Gc<u8>>);
+
+    impl Trace for WhereTraced {
+        fn trace(&self, tracer: &mut Tracer<'_>) {
+            TRACED_AT.with(|t| t.set(std::ptr::from_ref(self).addr()));
+            self.0.trace(tracer);
+        }
+    }
+
     #[test]
     fn inexact_cell_contents_are_traced_from_a_copy_and_put_back() {
-        type Inexact = Option<Box<dyn DynTrace>>;
-        const { assert!(!<Cell<Inexact> as Trace>::EXACT.is_exact()) };
+        const { assert!(!<Cell<WhereTraced> as Trace>::EXACT.is_exact()) };
         let target = Gc::new(7u8);
-        let cell: Cell<Inexact> = Cell::new(Some(Box::new(target.clone())));
+        let cell = Cell::new(WhereTraced(Some(target.clone())));
         let mut out = Vec::new();
         cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        // In place, an inexact trace could `set` the cell under its own
+        // `&self`: it must have run on a copy.
+        let at = TRACED_AT.with(Cell::get);
+        assert_ne!(at, 0, "traced");
+        assert_ne!(at, cell.as_ptr().addr(), "traced in place");
         assert_eq!(out.len(), 1);
         assert!(out[0].ptr_eq(&target));
-        assert!(cell.take().is_some(), "value put back");
-        assert_eq!(Gc::strong_count(&target), 2, "the referent only");
+        drop(out);
+        assert!(cell.take().0.is_some(), "value put back");
+        assert_eq!(Gc::strong_count(&target), 1, "nothing leaked");
     }
 
     #[test]
