@@ -31,7 +31,7 @@
 //!    kept until those handles go (it reports `None` from `Gc::try_deref`)
 //!    if every candidate was exact: a `Drop` moved a handle out of the
 //!    garbage. With an inexact candidate it may instead be a `Trace` impl
-//!    that reported a handle it does not own, and a `&T` into the dropped
+//!    that moved a handle while being traced, and a `&T` into the dropped
 //!    value may be held by the caller: the process aborts
 //!    ([`foreign_handle_abort`]).
 //!
@@ -63,6 +63,7 @@
 //!   `tests/finalize.rs`).
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
 
@@ -396,7 +397,7 @@ impl Run<'_> {
             while cur != young {
                 let l = &*cur;
                 if l.refs() > 0 {
-                    ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+                    tracer.trace_box(cur, &*l.vtable);
                     let next = l.next.get();
                     l.word.set((l.word.get() & FINALIZED) | self.target);
                     if unpin(cur) {
@@ -506,20 +507,22 @@ impl Run<'_> {
 
 /// A garbage box still has handles after every garbage value was dropped,
 /// in a collection where some `Trace` impl is not exact. Either a `Drop`
-/// moved a handle out of the garbage, or a `Trace` impl reported a handle
-/// its value does not own (one in a thread-local, or reached through an
-/// `Rc`), so that an outside reference was counted as internal. In the
-/// second case the caller of the collection may hold a `&T` into the value
-/// just dropped, derived from that outside handle (safe code cannot destroy
-/// a handle while a borrow derived from it lives, which is why every
-/// handle present before the drops must be gone after them). The two
-/// cases cannot be told apart, and unwinding could run code that reads
-/// through such a `&T`: abort, naming the type. What this cannot undo: the
-/// drops have already run, and a `Drop` among them may have read the
-/// wrongly dropped value through a reference kept from before (a
-/// `&'static T` from a leaked handle); and a caller's reference held as a
-/// function argument was invalidated when the memory was freed. Those
-/// remain undefined behaviour, with a lying hand-written `Trace` only.
+/// moved a handle out of the garbage, or a `Trace` impl moved a handle
+/// while being traced (through a `Cell` or `RefCell` of its own value) so
+/// that one handle was reported from two places, both in memory it owns,
+/// and an outside reference was counted as internal. (A handle it does
+/// not own at all is never counted: see `Tracer::visit`.) In the second
+/// case the caller of the collection may hold a `&T` into the value just
+/// dropped, derived from that outside handle (safe code cannot destroy a
+/// handle while a borrow derived from it lives, which is why every handle
+/// present before the drops must be gone after them). The two cases
+/// cannot be told apart, and unwinding could run code that reads through
+/// such a `&T`: abort, naming the type. What this cannot undo: the drops
+/// have already run, and a `Drop` among them may have read the wrongly
+/// dropped value through a reference kept from before; and a caller's
+/// reference held as a function argument was invalidated when the memory
+/// was freed. Those remain undefined behaviour, with a hand-written
+/// `Trace` that mutates handles only.
 ///
 /// # Safety
 /// `links` must be a live tracked box.
@@ -532,10 +535,10 @@ unsafe fn foreign_handle_abort(links: *const Links) -> ! {
     let _ = writeln!(
         std::io::stderr(),
         "cyclegc: fatal: a {name} found unreachable still has handles after the garbage \
-         was dropped. A Trace impl that is not ExactTrace may have reported a Gc its value \
-         does not own (a handle in a thread-local, or one reached through an Rc), so a \
-         reference into the dropped value may still be in use; a Drop that moves a handle \
-         out of garbage looks the same. Aborting."
+         was dropped. A Trace impl that is not ExactTrace may have moved a Gc while being \
+         traced, so that one handle was reported twice, and a reference into the dropped \
+         value may still be in use; a Drop that moves a handle out of garbage looks the \
+         same. Aborting."
     );
     std::process::abort()
 }
@@ -572,7 +575,7 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
             candidates += 1;
             let vtable = &*l.vtable;
             flags |= vtable.flags;
-            (vtable.trace)(value_of_links(cur), &mut tracer);
+            tracer.trace_box(cur, vtable);
             cur = l.next.get();
         }
     }
@@ -627,7 +630,7 @@ unsafe fn subtract_refs(head: *const Links) -> bool {
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
-            ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+            tracer.trace_box(cur, &*l.vtable);
             cur = l.next.get();
         }
     }
@@ -650,10 +653,10 @@ unsafe fn subtract_refs(head: *const Links) -> bool {
 /// refers to it, and a `&T` borrowed through that handle and held across
 /// the collection would dangle once the value is dropped. This check
 /// catches those (the collection is then abandoned: a leak and a trace
-/// error, never a drop). What it cannot catch is an impl reporting a handle
-/// it does not own (one in a thread-local, or inside an object outside the
-/// garbage), nor one that moves a handle between two reports of it: such
-/// reports look like distinct owned handles. Those are caught after the
+/// error, never a drop). A handle the reporting object does not own is not
+/// counted at all (the tracer checks where it lies). What this check
+/// cannot catch is a trace that moves an owned handle between two reports
+/// of it: they look like two owned handles. That is caught after the
 /// drops instead, by the handle left over ([`foreign_handle_abort`]).
 ///
 /// The cost is one more trace of the garbage only (live objects are never
@@ -686,7 +689,7 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
             }
         }
     }
-    let mut many = Vec::new();
+    let many = RefCell::new(Vec::new());
     // SAFETY: forwarded from the caller; tracing never moves boxes, and a
     // box that user code could release is pinned, hence never unlinked, so
     // nothing but this function reads the `prev` links it borrows. Each
@@ -694,14 +697,15 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
     // `move_unreachable` moved it here.
     unsafe {
         let mut guard = RepairPrev(head, true);
-        let mut tracer = Tracer::new(Mode::Verify(&mut many));
+        let mut tracer = Tracer::new(Mode::Verify(&many));
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
-            ((*l.vtable).trace)(value_of_links(cur), &mut tracer);
+            tracer.trace_box(cur, &*l.vtable);
             cur = l.next.get();
         }
         let mut ok = !tracer.overcount;
+        let mut many = many.into_inner();
         if ok && many.len() > 1 {
             many.sort_unstable();
             ok = many.windows(2).all(|w| w[0] != w[1]);

@@ -1,13 +1,18 @@
 //! Exact traces: the opt-in proof that lets a collection skip its final
-//! check of the garbage.
+//! check of the garbage, and count what a trace reports without checking
+//! where each handle lies.
 //!
 //! [`Trace`] is a safe trait, so the collector cannot believe what an
-//! implementation reports: before it drops anything, it traces the garbage
-//! a second time and checks the edges against the handle counts
-//! (`collect.rs`, `verify_and_mark`). That check costs about a quarter of a
-//! young collection. A type whose trace is *exact* (it reports each handle
-//! it owns once, where it lives, and runs no other code) cannot fail it, so
-//! when every candidate of a collection is exact the check is skipped.
+//! implementation reports: it counts a reported handle only if it lies in
+//! memory the traced object owns (`trace.rs`), and before it drops
+//! anything, it traces the garbage a second time and checks the edges
+//! against the handle counts (`collect.rs`, `verify_and_mark`). That check
+//! costs about a quarter of a young collection. A type whose trace is
+//! *exact* (it reports each handle it owns once, where it lives, and runs
+//! no other code) cannot fail it, so when every candidate of a collection
+//! is exact the check is skipped; and what an exact trace reports is
+//! counted wherever the handle lies (a custom container's own
+//! allocations included).
 //!
 //! Exactness is a proof, and proofs come from `unsafe`: [`Exact::certified`]
 //! requires the unsafe marker [`ExactTrace`]. `#[derive(Trace)]` writes that

@@ -72,40 +72,37 @@
 //! with every object kept.
 //!
 //! **Wrong `Trace` impls.** [`Trace`] is a safe trait. A missing edge makes
-//! the target look externally referenced: it leaks. Before any value is
-//! dropped, the garbage is traced once more and checked: every garbage
-//! object's handles must be exactly the edges reported into it, each
-//! handle reported once, with no handle made or dropped meanwhile. Extra
-//! edges that drive a count below zero, a handle traced twice, and traces
-//! that differ from one pass to the next or that clone or drop handles
-//! all fail that check (or the counting before it): the collection is
-//! abandoned with everything kept (counted in
-//! [`GenerationStats::trace_errors`]). What no check can tell from an owned
-//! handle is a handle the value does not own that an impl reports anyway
-//! (one in a thread-local, or inside an object outside the garbage, reached
-//! through a `Gc`), or one it moves between two reports. That can make the
-//! collector drop a value that is still referenced, possibly under a `&T`
-//! the caller holds (`let r = &*node; cyclegc::collect(); use(r)` while
-//! some other type's `Trace` reports a thread-local handle to `node` as
-//! its own). Then the handle outside the garbage outlives the drops: safe
-//! code cannot destroy a handle while a borrow derived from it lives. So a
-//! collection with an inexact object among its candidates that finds a
-//! garbage box still referenced after dropping the garbage **aborts the
-//! process**, naming the type, before control returns to the caller. A
-//! `Drop` that keeps a handle to garbage cannot be told from that and
-//! aborts too in such a collection; with exact traces only it is merely
-//! counted as `uncollectable` (the handle sees the value as dropped).
-//! **Known limits** (both need a hand-written `Trace` that reports a handle
-//! it does not own): the abort comes after the drops, so a `Drop` of other
-//! garbage in the same collection that reads the wrongly dropped value
-//! through a reference taken earlier (say a `&'static T` kept from a leaked
-//! handle) reads freed memory first; and a reference into the value held
-//! as a function argument across the collection is UB under Rust's
-//! aliasing rules once the memory is freed, read or not. No check can see
-//! references before the drops. See
-//! [`Trace`] for the rules that avoid all of this (trace each owned `Gc`
-//! once; never trace through a `Gc` into another object, nor a `Gc`
-//! shared with untraced code).
+//! the target look externally referenced: it leaks. A handle the value does
+//! not own (one in a thread-local, in another object reached through a
+//! `Gc`, or leaked) could make an object that is still referenced look
+//! unreachable if it were counted, so the collector only counts a handle a
+//! hand-written impl reports if it lies in memory the traced object owns:
+//! in its value, or in what a std container in it keeps out of line (a
+//! `Vec`'s buffer, a `Box`'s value). Any other report is left out, like a
+//! missing edge. Before any value is dropped, the garbage is traced once
+//! more and checked: every garbage object's handles must be exactly the
+//! edges reported into it, each handle reported once, with no handle made
+//! or dropped meanwhile. Extra edges that drive a count below zero, a
+//! handle traced twice, and traces that differ from one pass to the next
+//! or that clone or drop handles all fail that check (or the counting
+//! before it): the collection is abandoned with everything kept (counted
+//! in [`GenerationStats::trace_errors`]). **Known limit**: a trace that
+//! *moves* a handle while it runs (through a `Cell` or `RefCell` of its
+//! own value), so that one handle is reported from two places, passes
+//! both checks and can make the collector drop a value still referenced
+//! from outside. That outside handle outlives the drops (safe code cannot
+//! destroy a handle while a borrow derived from it lives), so a collection
+//! with an inexact object among its candidates that finds a garbage box
+//! still referenced after dropping the garbage **aborts the process**,
+//! naming the type, before control returns to the caller. The abort comes
+//! after the drops, so a `Drop` of other garbage reading the value through
+//! a reference taken earlier, or a reference held as a function argument
+//! across the collection, is undefined behaviour in that case. A `Drop`
+//! that keeps a handle to garbage cannot be told from it and aborts too in
+//! such a collection; with exact traces only it is merely counted as
+//! `uncollectable` (the handle sees the value as dropped). See [`Trace`]
+//! for the rules (trace each owned `Gc` once, where it lives; never
+//! trace through a `Gc` into another object; mutate nothing).
 //!
 //! **Exact traces.** The check above is a second trace of the garbage,
 //! about a quarter of a young collection's time. It is skipped when every

@@ -10,7 +10,9 @@
 use std::any::{Any, type_name};
 use std::fmt;
 
-use crate::gc::{Gc, value_of_links};
+use std::cell::RefCell;
+
+use crate::gc::Gc;
 use crate::trace::{Mode, Tracer};
 
 /// A strong handle to a box of any type, as returned by [`referents`].
@@ -96,16 +98,18 @@ impl fmt::Debug for AnyGc {
 /// assert_eq!(*refs[1].downcast::<u8>().unwrap(), 2);
 /// ```
 pub fn referents<T: ?Sized + 'static>(gc: &Gc<T>) -> Vec<AnyGc> {
-    let mut out = Vec::new();
-    let Some(links) = gc.links() else { return out };
+    let Some(links) = gc.links() else {
+        return Vec::new();
+    };
     if Gc::try_deref(gc).is_none() {
-        return out;
+        return Vec::new();
     }
-    let mut tracer = Tracer::new(Mode::Referents(&mut out));
+    let found = RefCell::new(Vec::new());
+    let mut tracer = Tracer::new(Mode::Referents(&found));
     // SAFETY: the box is tracked (so it has a vtable for its concrete type)
     // and its value is intact; the handle keeps it alive during the trace.
     unsafe {
-        ((*(*links).vtable).trace)(value_of_links(links), &mut tracer);
+        tracer.trace_box(links, &*(*links).vtable);
     }
-    out
+    found.into_inner()
 }

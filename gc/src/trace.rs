@@ -4,19 +4,27 @@
 //! # Invariants
 //! - `Trace` is a safe trait, so nothing here may rely on an implementation
 //!   being right. The collector treats the edges it reports as hints: a
-//!   missing edge makes an object look referenced from outside (it leaks),
-//!   an extra edge can make the collector drop a value that is still
-//!   referenced, but never free memory that a handle can still reach, and
-//!   the handle that proves it aborts the process before control returns
-//!   to the collection's caller (see `collect.rs` for what that leaves). Over-reporting
-//!   that drives a count below zero, a handle reported twice, and edges
-//!   that differ between passes are detected and abandon the collection.
+//!   missing edge makes an object look referenced from outside (it leaks).
+//!   An edge from an inexact object counts only if its handle lies in
+//!   memory the object owns (`Tracer::owned`: its value's bytes, or an
+//!   element that a container in owned memory keeps out of line), or is
+//!   reported inside the trace of an exact type reached through such
+//!   memory (`Tracer::trusted`); an exact type's trace reports only what
+//!   it owns (`ExactTrace`). So every counted edge is a handle that dies
+//!   with the reporting object's value, and no handle outside the garbage
+//!   can be mistaken for one inside it, unless a trace moves an owned
+//!   handle between two reports of it (both counted): that is found only
+//!   after the drops, by the handle left over, and aborts (see
+//!   `collect.rs` for what that leaves). Over-reporting that drives a count
+//!   below zero, a handle reported twice, and edges that differ between
+//!   passes are detected and abandon the collection.
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
 //!   garbage box, which `collect.rs` restores; in `Mode::Reachable`, the
-//!   `DROPPED` mark of a box found reachable after all, which it clears). It never runs user
-//!   code. The handle's address is only compared, never dereferenced.
+//!   `DROPPED` mark of a box found reachable after all, which it clears).
+//!   It never runs user code. The handle's address is only compared, never
+//!   dereferenced.
 //! - `MAY_CONTAIN_GC` only decides whether a `Gc<T>` gets collector links;
 //!   a wrong `false` leaves the box outside the collector (its handles count
 //!   as outside references, so cycles through it leak, safely).
@@ -26,7 +34,9 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 use std::marker::PhantomData;
 
 use crate::exact::{Exact, ExactTrace};
-use crate::gc::{DROPPED, Gc, Header, TRACKED, Weak, links_of_header};
+use crate::gc::{
+    DROPPED, Gc, Header, INEXACT, TRACKED, VTable, Weak, links_of_header, value_of_links,
+};
 use crate::list::{
     self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT,
     UNREACHABLE,
@@ -54,44 +64,50 @@ use crate::referents::AnyGc;
 /// ```
 ///
 /// The trait is safe to implement. A wrong implementation leaks, or the
-/// collection is abandoned, or (the one case no count can see in advance)
-/// the process aborts; the limits of that last case are below:
+/// collection is abandoned, or (one case, below) the process aborts:
 /// - a missing edge makes the target look referenced from outside: it is
 ///   kept (leaks, if it was garbage);
+/// - a handle the value does not own (one in a thread-local, inside
+///   another object reached through a `Gc`, or leaked) is not counted: a
+///   hand-written impl's report counts only if the handle lies in the
+///   value, or in what a std container in the value keeps out of line (a
+///   `Vec`'s buffer, a `Box`'s value, a map's entries). So it is a missing
+///   edge too. (The same goes for handles traced from a copy the impl made
+///   itself; trace a value that must be moved out through the `Cell` impl,
+///   which accounts for the move.)
 /// - extra edges that add up to more references than an object has, a
 ///   handle reported twice, and edges that change from one pass to the
 ///   next (or a trace that clones or drops handles) are detected before
 ///   anything is dropped, and the collection is abandoned with everything
 ///   kept ([`GenerationStats::trace_errors`](crate::GenerationStats));
-/// - a handle the value does not own (one in a thread-local, or inside
-///   another object reached through a `Gc`), reported as if owned, cannot
-///   be told from an owned one and can make the collector drop a value
-///   that is still referenced, perhaps under a `&T` its caller holds. That
-///   handle outlives the drops of the garbage (safe code cannot destroy a
-///   handle while a borrow derived from it lives), which the collector
-///   sees: it then aborts the process with a message naming the type,
-///   before the collection returns. A `Drop` that keeps a handle to
+/// - a trace that *moves* an owned handle between two reports of it
+///   (through a `Cell` or `RefCell` of its own value) reports one handle
+///   from two places, which no count can tell from two handles: the
+///   collector may drop a value still referenced from outside. That
+///   outside handle outlives the drops of the garbage (safe code cannot
+///   destroy a handle while a borrow derived from it lives), which the
+///   collector sees: it then aborts the process with a message naming the
+///   type, before the collection returns. A `Drop` that keeps a handle to
 ///   garbage looks the same, so in a collection with a hand-written
 ///   (inexact) `Trace` among its objects that aborts too. Not covered,
 ///   because the abort comes after the drops: a `Drop` of other garbage
 ///   reading the wrongly dropped value through a reference taken before
-///   the collection (a `&'static T` from a leaked handle), and a
-///   reference into it held as a function argument across the collection
-///   (UB under Rust's aliasing rules once the memory is freed). Both are
-///   undefined behaviour, and both need such a lying impl.
+///   the collection, and a reference into it held as a function argument
+///   across the collection (UB under Rust's aliasing rules once the
+///   memory is freed). Both need such a mutating impl.
 ///
 /// Derived impls are [exact](ExactTrace): they cannot do any of this, so
 /// the collector skips its check of the garbage for them, a second trace
 /// of it.
 ///
-/// So: trace every `Gc` the value owns exactly once, where it lives; never
-/// trace through a `Gc` into another object's fields; never trace a `Gc`
-/// that is shared with something not itself traced (a thread-local, an
-/// `Rc`). A value that must be moved out to be traced should be traced
-/// through the `Cell` impl, which accounts for the move: an impl that
-/// traces handles from a temporary copy of its own may see its garbage
-/// kept as a trace error (two copies at one stack address look like one
-/// handle reported twice).
+/// So: trace every `Gc` the value owns exactly once, where it lives, and
+/// change nothing while tracing; never trace through a `Gc` into another
+/// object's fields; never trace a `Gc` that is shared with something not
+/// itself traced (a thread-local, an `Rc`). A custom container that keeps
+/// handles in memory of its own (raw allocations) is not seen as owning
+/// them, so its cycles leak, unless it is certified with `unsafe impl`
+/// [`ExactTrace`] and reached only through exact types and std containers
+/// (an exact type's reports are all counted).
 pub trait Trace {
     /// Whether a value of this type can own a `Gc`. When false, `Gc<Self>`
     /// is untracked: no collector header, no bookkeeping, the cost of an
@@ -172,7 +188,7 @@ pub(crate) enum Mode<'a> {
     /// Propagate reachability; revived objects go to this list's tail.
     Reachable(*const Links),
     /// Collect the edges for [`referents`](crate::referents).
-    Referents(&'a mut Vec<AnyGc>),
+    Referents(&'a RefCell<Vec<AnyGc>>),
     /// The final check of the garbage set (`collect.rs`,
     /// `verify_and_mark`): count down the edges expected into each
     /// `COLLECTING` box (see [`EXPECT_SHIFT`]), and keep the addresses of
@@ -180,7 +196,7 @@ pub(crate) enum Mode<'a> {
     /// any handle reported twice: in the box's `prev` link for two, in the
     /// vector for more. `overcount` then also means "a handle reported
     /// twice".
-    Verify(&'a mut Vec<usize>),
+    Verify(&'a RefCell<Vec<usize>>),
 }
 
 /// Receives the edges reported by [`Trace::trace`]. Only the collector
@@ -191,11 +207,43 @@ pub struct Tracer<'a> {
     /// [`Mode::Verify`], a handle is reported twice): proof that some
     /// `Trace` impl reported an edge that does not exist.
     pub(crate) overcount: bool,
-    /// Where the handles being traced really live, for [`Mode::Verify`]:
-    /// `Cell`'s impl traces its value from a temporary copy on the stack,
-    /// and a handle address in `from..from + len` stands for the same
-    /// offset from `to`. Empty (`len == 0`) outside a `Cell`.
+    /// Where the handles being traced really live: `Cell`'s impl traces its
+    /// value from a temporary copy on the stack, and a handle address in
+    /// `from..from + len` stands for the same offset from `to`. Empty
+    /// (`len == 0`) outside a `Cell`.
     relocation: Relocation,
+    /// Memory the object being traced owns: its value's bytes, or the
+    /// element of a container it owns that is being traced. A handle an
+    /// inexact trace reports from outside it is not counted.
+    owned: Region,
+    /// Set while every handle reported is owned by the object being
+    /// traced: through its whole trace if its type is exact, or inside an
+    /// exact impl reached through memory it owns.
+    trusted: bool,
+}
+
+/// A range of addresses, `start..start + len`.
+#[derive(Clone, Copy)]
+struct Region {
+    start: usize,
+    len: usize,
+}
+
+impl Region {
+    const EMPTY: Region = Region { start: 0, len: 0 };
+
+    #[inline]
+    fn of<T: ?Sized>(value: &T) -> Region {
+        Region {
+            start: std::ptr::from_ref(value).addr(),
+            len: std::mem::size_of_val(value),
+        }
+    }
+
+    #[inline]
+    fn contains(self, addr: usize) -> bool {
+        addr.wrapping_sub(self.start) < self.len
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -228,17 +276,116 @@ impl<'a> Tracer<'a> {
                 len: 0,
                 to: 0,
             },
+            owned: Region::EMPTY,
+            trusted: false,
         }
+    }
+
+    /// Traces the value of the tracked box `links`, whose vtable is
+    /// `vtable`: it owns its value's bytes, and all it reports if its type
+    /// is exact.
+    ///
+    /// # Safety
+    /// `links` must be a live tracked box with an intact value, and
+    /// `vtable` its vtable.
+    #[inline]
+    pub(crate) unsafe fn trace_box(&mut self, links: *const Links, vtable: &VTable) {
+        let value = value_of_links(links);
+        self.trusted = vtable.flags & INEXACT == 0;
+        if !self.trusted {
+            self.owned = Region {
+                start: value.addr(),
+                len: vtable.layout.size() - vtable.value_offset,
+            };
+        }
+        // SAFETY: guaranteed by the caller.
+        unsafe { (vtable.trace)(value, self) }
+    }
+
+    /// Whether `container` lies in memory the traced object owns, so that
+    /// what it keeps out of line (a `Box`'s value, a collection's
+    /// elements) is owned too. False while [trusted](Tracer::trusted),
+    /// where it makes no difference.
+    #[inline]
+    fn owns<C: ?Sized>(&self, container: &C) -> bool {
+        !self.trusted && self.owns_handle(std::ptr::from_ref(container).addr())
+    }
+
+    /// Traces the elements a container keeps out of line (the one value of
+    /// a `Box`, the items of a collection). If the container lies in owned
+    /// memory, so does each element while it is traced, and all it
+    /// reports is trusted if its type is exact. The loop for the common
+    /// case (a trusted or unowned container) is the plain one.
+    #[inline]
+    pub(crate) fn trace_elements<'i, C, T, I>(&mut self, container: &C, items: I)
+    where
+        C: ?Sized,
+        T: ?Sized + Trace + 'i,
+        I: IntoIterator<Item = &'i T>,
+    {
+        if self.owns(container) {
+            for item in items {
+                self.trace_owned(item);
+            }
+        } else {
+            for item in items {
+                item.trace(self);
+            }
+        }
+    }
+
+    /// [`Tracer::trace_elements`] for maps: keys and values.
+    #[inline]
+    pub(crate) fn trace_entries<'i, C, K, V, I>(&mut self, container: &C, entries: I)
+    where
+        C: ?Sized,
+        K: Trace + 'i,
+        V: Trace + 'i,
+        I: IntoIterator<Item = (&'i K, &'i V)>,
+    {
+        if self.owns(container) {
+            for (k, v) in entries {
+                self.trace_owned(k);
+                self.trace_owned(v);
+            }
+        } else {
+            for (k, v) in entries {
+                k.trace(self);
+                v.trace(self);
+            }
+        }
+    }
+
+    /// Whether the handle at `handle` lies in owned memory. Out of line:
+    /// exact types never ask, and the hot passes stay small.
+    #[inline(never)]
+    fn owns_handle(&self, handle: usize) -> bool {
+        self.owned.contains(self.relocation.home_of(handle))
+    }
+
+    /// Traces `item`, kept out of line by a container in owned memory.
+    fn trace_owned<T: ?Sized + Trace>(&mut self, item: &T) {
+        let outer = self.owned;
+        self.owned = Region::of(item);
+        self.trusted = T::EXACT.is_exact();
+        item.trace(self);
+        self.owned = outer;
+        self.trusted = false;
     }
 
     /// Reports one edge: `gc` is owned by the value being traced. Same as
     /// `gc.trace(tracer)`.
-    #[inline]
+    #[inline(always)]
     pub fn visit<T: ?Sized + 'static>(&mut self, gc: &Gc<T>) {
-        if let Mode::Referents(out) = &mut self.mode {
-            out.push(AnyGc::new(gc.clone()));
-        } else {
-            self.edge(gc.header_ptr(), std::ptr::from_ref(gc).addr());
+        let handle = std::ptr::from_ref(gc).addr();
+        match self.mode {
+            Mode::Count(generation) => self.count_edge(gc.header_ptr(), handle, generation),
+            Mode::Reachable(reachable) => reach_edge(gc.header_ptr(), reachable),
+            _ => {
+                if self.rare_edge(gc.header_ptr(), handle, || AnyGc::new(gc.clone())) {
+                    self.overcount = true;
+                }
+            }
         }
     }
 
@@ -264,44 +411,81 @@ impl<'a> Tracer<'a> {
         self.relocation = previous;
     }
 
-    #[inline]
-    fn edge(&mut self, header: *const Header, handle: usize) {
-        // SAFETY: the handle that reported this edge keeps the box alive.
-        let strong = unsafe { (*header).strong.get() };
-        if strong & TRACKED == 0 {
-            // Untracked boxes cannot be part of a cycle.
-            return;
+    /// The target's links, if the edge may count: its box is tracked (an
+    /// untracked one cannot be part of a cycle) and the handle is one the
+    /// traced object owns. A handle it does not own (one in a
+    /// thread-local, or in another object) could make an object that is
+    /// referenced from outside look unreachable; left out, it is an
+    /// outside reference, like any edge a trace misses.
+    ///
+    /// # Safety
+    /// `header` must be the header of the box the handle refers to; the
+    /// links returned live as long as that handle.
+    #[inline(always)]
+    unsafe fn counted(&self, header: *const Header, handle: usize) -> Option<*const Links> {
+        if !self.trusted && !self.owns_handle(handle) {
+            return None;
         }
-        let links = links_of_header(header);
-        // SAFETY: a tracked box has links before its header.
+        // SAFETY: the caller's handle keeps the box alive.
+        if unsafe { (*header).strong.get() } & TRACKED == 0 {
+            return None;
+        }
+        // A tracked box has links before its header.
+        Some(links_of_header(header))
+    }
+
+    /// [`Mode::Count`]: one reference fewer from outside for a candidate
+    /// already reached, one more internal reference for one not reached.
+    #[inline(always)]
+    fn count_edge(&mut self, header: *const Header, handle: usize, generation: usize) {
+        // SAFETY: `header` is that of the reported handle's box.
+        let Some(links) = (unsafe { self.counted(header, handle) }) else {
+            return;
+        };
+        // SAFETY: the reported handle keeps the box alive.
         let l = unsafe { &*links };
         let word = l.word.get();
-        if let Mode::Count(generation) = self.mode {
-            if word & (GEN_MASK | NEWBORN) > generation {
-                // Not a candidate: older, frozen, born during this
-                // collection, or in no list. Counts as an outside reference.
-                return;
-            }
-            if word & COLLECTING == 0 {
-                l.word.set(word + REFS_ONE);
-            } else if word >> REFS_SHIFT == 0 {
-                self.overcount = true;
-            } else {
-                l.word.set(word - REFS_ONE);
-            }
-            return;
+        if word & (GEN_MASK | NEWBORN) > generation {
+            // Not a candidate: older, frozen, born during this collection,
+            // or in no list. Counts as an outside reference.
+        } else if word & COLLECTING == 0 {
+            l.word.set(word + REFS_ONE);
+        } else if word >> REFS_SHIFT == 0 {
+            self.overcount = true;
+        } else {
+            l.word.set(word - REFS_ONE);
         }
+    }
+
+    /// [`Tracer::visit`] in the modes of the rare passes (the resurrection
+    /// check, the final check of the garbage) and of
+    /// [`referents`](crate::referents); returns whether the edge proves a
+    /// count wrong (see [`Tracer::overcount`]). `any` makes the handle's
+    /// copy for `referents`. Kept out of line, and unable to change the
+    /// mode, so that the compiler can lift the choice of mode out of the
+    /// loops of the two hot passes.
+    #[inline(never)]
+    fn rare_edge(&self, header: *const Header, handle: usize, any: impl FnOnce() -> AnyGc) -> bool {
+        if let Mode::Referents(out) = self.mode {
+            out.borrow_mut().push(any());
+            return false;
+        }
+        // SAFETY: `header` is that of the reported handle's box.
+        let Some(links) = (unsafe { self.counted(header, handle) }) else {
+            return false;
+        };
+        // SAFETY: the reported handle keeps the box alive.
+        let l = unsafe { &*links };
+        let word = l.word.get();
         if word & COLLECTING == 0 {
             // Not a candidate (or no longer one): an outside reference.
-            return;
+            return false;
         }
         match self.mode {
-            Mode::Count(_) | Mode::Referents(_) => {}
-            Mode::Verify(ref mut many) => {
+            Mode::Verify(many) => {
                 if (word >> REFS_SHIFT) & EXPECT_MAX == 0 {
                     // More edges than handles.
-                    self.overcount = true;
-                    return;
+                    return true;
                 }
                 l.word.set(word - REFS_ONE);
                 match word >> EXPECT_SHIFT {
@@ -315,39 +499,57 @@ impl<'a> Tracer<'a> {
                             l.prev.set(std::ptr::without_provenance(home));
                         } else if l.prev.get().addr() == home {
                             // The same handle reported twice.
-                            self.overcount = true;
+                            return true;
                         }
                     }
-                    _ => many.push(self.relocation.home_of(handle)),
+                    _ => many.borrow_mut().push(self.relocation.home_of(handle)),
                 }
+                false
             }
             Mode::Subtract => {
                 if word >> REFS_SHIFT == 0 {
-                    self.overcount = true;
-                } else {
-                    l.word.set(word - REFS_ONE);
+                    return true;
                 }
+                l.word.set(word - REFS_ONE);
+                false
             }
-            Mode::Reachable(reachable) => {
-                if word & UNREACHABLE != 0 {
-                    // Moved to the unreachable list earlier, but reachable
-                    // after all: back to the list being scanned.
-                    // SAFETY: both are live; the box is in a collector list.
-                    unsafe { list::move_back(reachable, links) };
-                    // Taken for garbage, it may have been marked dropped
-                    // (`collect.rs`, `move_unreachable`); it is not.
-                    if strong & DROPPED != 0 {
-                        // SAFETY: as above.
-                        unsafe { (*header).strong.set(strong & !DROPPED) };
-                    }
-                    l.word
-                        .set((word & !UNREACHABLE & (REFS_ONE - 1)) | REFS_ONE);
-                } else if word >> REFS_SHIFT == 0 {
-                    // Not scanned yet: make sure it will be seen as reachable.
-                    l.word.set(word | REFS_ONE);
-                }
-            }
+            Mode::Count(_) | Mode::Reachable(_) | Mode::Referents(_) => false,
         }
+    }
+}
+
+/// [`Mode::Reachable`]: a candidate reached from a reachable object is
+/// reachable. Every edge is followed, owned or not: marking more objects
+/// reachable only keeps more.
+#[inline(always)]
+fn reach_edge(header: *const Header, reachable: *const Links) {
+    // SAFETY: the handle that reported this edge keeps the box alive.
+    let strong = unsafe { (*header).strong.get() };
+    if strong & TRACKED == 0 {
+        return;
+    }
+    let links = links_of_header(header);
+    // SAFETY: a tracked box has links before its header.
+    let l = unsafe { &*links };
+    let word = l.word.get();
+    if word & COLLECTING == 0 {
+        // Not a candidate (or no longer one).
+    } else if word & UNREACHABLE != 0 {
+        // Moved to the unreachable list earlier, but reachable after all:
+        // back to the list being scanned.
+        // SAFETY: both are live; the box is in a collector list.
+        unsafe { list::move_back(reachable, links) };
+        // Taken for garbage, it may have been marked dropped (`collect.rs`,
+        // `move_unreachable`); it is not.
+        if strong & DROPPED != 0 {
+            // SAFETY: as above.
+            unsafe { (*header).strong.set(strong & !DROPPED) };
+        }
+        l.word
+            .set((word & !UNREACHABLE & (REFS_ONE - 1)) | REFS_ONE);
+    } else if word >> REFS_SHIFT == 0 {
+        // Not scanned yet: make sure it will be seen as reachable.
+        l.word.set(word | REFS_ONE);
     }
 }
 
@@ -382,7 +584,7 @@ impl Trace for dyn DynTrace {
 
 impl<T: ?Sized + 'static> Trace for Gc<T> {
     const EXACT: Exact<Self> = Exact::certified();
-    #[inline]
+    #[inline(always)]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.visit(self)
     }
@@ -470,7 +672,7 @@ impl<T: ?Sized + Trace> Trace for Box<T> {
     const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        (**self).trace(tracer)
+        tracer.trace_elements(self, [&**self])
     }
 }
 
@@ -482,9 +684,7 @@ macro_rules! sequence {
             #[inline]
             fn trace(&self, tracer: &mut Tracer<'_>) {
                 if T::MAY_CONTAIN_GC {
-                    for item in self {
-                        item.trace(tracer);
-                    }
+                    tracer.trace_elements(self, self);
                 }
             }
         }
@@ -523,9 +723,7 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
     const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::MAY_CONTAIN_GC {
-            for item in self {
-                item.trace(tracer);
-            }
+            tracer.trace_elements(self, self);
         }
     }
 }
@@ -535,10 +733,7 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if Self::MAY_CONTAIN_GC {
-            for (k, v) in self {
-                k.trace(tracer);
-                v.trace(tracer);
-            }
+            tracer.trace_entries(self, self);
         }
     }
 }
@@ -548,10 +743,7 @@ impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if Self::MAY_CONTAIN_GC {
-            for (k, v) in self {
-                k.trace(tracer);
-                v.trace(tracer);
-            }
+            tracer.trace_entries(self, self);
         }
     }
 }
@@ -741,8 +933,9 @@ mod tests {
         const { assert!(!<Cell<WhereTraced> as Trace>::EXACT.is_exact()) };
         let target = Gc::new(7u8);
         let cell = Cell::new(WhereTraced(Some(target.clone())));
-        let mut out = Vec::new();
-        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        let out = RefCell::new(Vec::new());
+        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
+        let out = out.into_inner();
         // In place, an inexact trace could `set` the cell under its own
         // `&self`: it must have run on a copy.
         let at = TRACED_AT.with(Cell::get);
@@ -759,8 +952,9 @@ mod tests {
     fn cell_trace_puts_the_value_back() {
         let target = Gc::new(7u8);
         let cell = Cell::new(Some(target.clone()));
-        let mut out = Vec::new();
-        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        let out = RefCell::new(Vec::new());
+        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
+        let out = out.into_inner();
         assert_eq!(out.len(), 1);
         assert!(out[0].ptr_eq(&target));
         let back = cell.take().expect("value put back");
@@ -770,12 +964,14 @@ mod tests {
     #[test]
     fn borrowed_refcell_hides_its_contents() {
         let cell = RefCell::new(vec![Gc::new(1u8), Gc::new(2u8)]);
-        let mut out = Vec::new();
-        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        let out = RefCell::new(Vec::new());
+        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
+        let out = out.into_inner();
         assert_eq!(out.len(), 2);
         let guard = cell.borrow_mut();
-        let mut out = Vec::new();
-        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
+        let out = RefCell::new(Vec::new());
+        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
+        let out = out.into_inner();
         assert!(out.is_empty());
         drop(guard);
     }

@@ -82,8 +82,9 @@ fn exact_garbage_keeps_a_box_whose_handle_escaped() {
 }
 
 /// With a hand-written `Trace` among the candidates, the same escape cannot
-/// be told from a `Trace` that reported a handle it does not own (which
-/// could leave a dangling `&T` in the caller): the process aborts.
+/// be told from a `Trace` that moved a handle while being traced, so that
+/// an outside one was counted (which could leave a dangling `&T` in the
+/// caller): the process aborts.
 #[test]
 fn inexact_garbage_whose_handle_escaped_aborts() {
     common::expect_abort(
