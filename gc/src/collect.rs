@@ -507,11 +507,13 @@ impl Run<'_> {
 
 /// A garbage box still has handles after every garbage value was dropped,
 /// in a collection where some `Trace` impl is not exact. Either a `Drop`
-/// moved a handle out of the garbage, or a `Trace` impl moved a handle
-/// while being traced (through a `Cell` or `RefCell` of its own value) so
-/// that one handle was reported from two places, both in memory it owns,
-/// and an outside reference was counted as internal. (A handle it does
-/// not own at all is never counted: see `Tracer::visit`.) In the second
+/// moved a handle out of the garbage, or a `Trace` impl moved an existing
+/// handle while being traced (its own between two reports, or one from
+/// outside into its value and back, through a `Cell` or `RefCell`) so that
+/// an outside reference was counted as internal. (A handle that is not in
+/// memory the object owns when reported is never counted, and one that
+/// exists only while reported fails the final check: see
+/// `trace.rs`.) In the second
 /// case the caller of the collection may hold a `&T` into the value just
 /// dropped, derived from that outside handle (safe code cannot destroy a
 /// handle while a borrow derived from it lives, which is why every handle
@@ -536,9 +538,9 @@ unsafe fn foreign_handle_abort(links: *const Links) -> ! {
         std::io::stderr(),
         "cyclegc: fatal: a {name} found unreachable still has handles after the garbage \
          was dropped. A Trace impl that is not ExactTrace may have moved a Gc while being \
-         traced, so that one handle was reported twice, and a reference into the dropped \
-         value may still be in use; a Drop that moves a handle out of garbage looks the \
-         same. Aborting."
+         traced (so that a handle it does not keep was counted), and a reference into the \
+         dropped value may still be in use; a Drop that moves a handle out of garbage looks \
+         the same. Aborting."
     );
     std::process::abort()
 }
@@ -654,10 +656,13 @@ unsafe fn subtract_refs(head: *const Links) -> bool {
 /// the collection would dangle once the value is dropped. This check
 /// catches those (the collection is then abandoned: a leak and a trace
 /// error, never a drop). A handle the reporting object does not own is not
-/// counted at all (the tracer checks where it lies). What this check
-/// cannot catch is a trace that moves an owned handle between two reports
-/// of it: they look like two owned handles. That is caught after the
-/// drops instead, by the handle left over ([`foreign_handle_abort`]).
+/// counted at all (the tracer checks where it lies), and at each report
+/// the target's handle count must still be the one recorded when it was
+/// found unreachable, so a clone that exists only while it is reported is
+/// caught. What this check cannot catch is a trace that moves an existing
+/// handle between reports (its own, or one from outside that it puts
+/// back): that looks like owned handles. It is caught after the drops
+/// instead, by the handle left over ([`foreign_handle_abort`]).
 ///
 /// The cost is one more trace of the garbage only (live objects are never
 /// looked at); the walk after it replaces the marking walk. It is skipped

@@ -86,9 +86,13 @@
 //! handle traced twice, and traces that differ from one pass to the next
 //! or that clone or drop handles all fail that check (or the counting
 //! before it): the collection is abandoned with everything kept (counted
-//! in [`GenerationStats::trace_errors`]). **Known limit**: a trace that
-//! *moves* a handle while it runs (through a `Cell` or `RefCell` of its
-//! own value), so that one handle is reported from two places, passes
+//! in [`GenerationStats::trace_errors`]); the final check also requires,
+//! at each report, that the target's handle count is the one it had when
+//! found unreachable, which catches a clone that lives only while it is
+//! reported. **Known limit**: a trace that *moves* an existing handle
+//! while it runs (its own, or one taken from outside and put back, through
+//! a `Cell` or `RefCell`), so that one handle is reported from two places
+//! or from memory it does not stay in, passes
 //! both checks and can make the collector drop a value still referenced
 //! from outside. That outside handle outlives the drops (safe code cannot
 //! destroy a handle while a borrow derived from it lives), so a collection

@@ -10,14 +10,19 @@
 //!   element that a container in owned memory keeps out of line), or is
 //!   reported inside the trace of an exact type reached through such
 //!   memory (`Tracer::trusted`); an exact type's trace reports only what
-//!   it owns (`ExactTrace`). So every counted edge is a handle that dies
-//!   with the reporting object's value, and no handle outside the garbage
-//!   can be mistaken for one inside it, unless a trace moves an owned
-//!   handle between two reports of it (both counted): that is found only
-//!   after the drops, by the handle left over, and aborts (see
-//!   `collect.rs` for what that leaves). Over-reporting that drives a count
-//!   below zero, a handle reported twice, and edges that differ between
-//!   passes are detected and abandon the collection.
+//!   it owns (`ExactTrace`). So every counted edge is, when reported, a
+//!   handle in memory the reporting object owns; the final check of the
+//!   garbage (`Mode::Verify`) also requires the target's handle count to
+//!   be unchanged at each report, so a handle that exists only while it
+//!   is reported (a clone) is caught. No handle outside the garbage can
+//!   be mistaken for one inside it, unless a trace moves an existing
+//!   handle (its own, or one from outside that it puts back) between
+//!   reports: that is found only after the drops, by the handle left
+//!   over, and aborts (see `collect.rs` for what that leaves). Tracer
+//!   state narrowed for a nested trace is restored by a [`Scope`] even if
+//!   the nested trace panics and the impl catches it. Over-reporting that
+//!   drives a count below zero, a handle reported twice, and edges that
+//!   differ between passes are detected and abandon the collection.
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
@@ -35,7 +40,7 @@ use std::marker::PhantomData;
 
 use crate::exact::{Exact, ExactTrace};
 use crate::gc::{
-    DROPPED, Gc, Header, INEXACT, TRACKED, VTable, Weak, links_of_header, value_of_links,
+    DROPPED, Gc, Header, INEXACT, ONE, TRACKED, VTable, Weak, links_of_header, value_of_links,
 };
 use crate::list::{
     self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT,
@@ -80,9 +85,11 @@ use crate::referents::AnyGc;
 ///   next (or a trace that clones or drops handles) are detected before
 ///   anything is dropped, and the collection is abandoned with everything
 ///   kept ([`GenerationStats::trace_errors`](crate::GenerationStats));
-/// - a trace that *moves* an owned handle between two reports of it
-///   (through a `Cell` or `RefCell` of its own value) reports one handle
-///   from two places, which no count can tell from two handles: the
+/// - a trace that *moves* an existing handle while it runs (its own
+///   between two reports of it, or one from outside into its value and
+///   back, through a `Cell` or `RefCell`) reports one handle from two
+///   places, or from memory it does not stay in, which no count can tell
+///   from two owned handles: the
 ///   collector may drop a value still referenced from outside. That
 ///   outside handle outlives the drops of the garbage (safe code cannot
 ///   destroy a handle while a borrow derived from it lives), which the
@@ -266,6 +273,50 @@ impl Relocation {
     }
 }
 
+/// Changes to where the tracer looks for owned memory (`owned`, `trusted`,
+/// `relocation`) for the duration of one nested trace, undone when the
+/// scope ends, even by a panic: a `Trace` impl may catch a panic from a
+/// nested trace and go on reporting, and must not do so with a region or
+/// relocation left over from a trace that no longer runs (a relocation
+/// would map a dead stack slot into the value).
+struct Scope<'t, 'a> {
+    tracer: &'t mut Tracer<'a>,
+    /// The tracer's `owned`, `trusted` and `relocation` to go back to.
+    saved: (Region, bool, Relocation),
+}
+
+impl<'t, 'a> Scope<'t, 'a> {
+    fn new(tracer: &'t mut Tracer<'a>) -> Self {
+        Scope {
+            saved: (tracer.owned, tracer.trusted, tracer.relocation),
+            tracer,
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Scope<'_, 'a> {
+    type Target = Tracer<'a>;
+    fn deref(&self) -> &Tracer<'a> {
+        self.tracer
+    }
+}
+
+impl<'a> std::ops::DerefMut for Scope<'_, 'a> {
+    fn deref_mut(&mut self) -> &mut Tracer<'a> {
+        self.tracer
+    }
+}
+
+impl Drop for Scope<'_, '_> {
+    fn drop(&mut self) {
+        (
+            self.tracer.owned,
+            self.tracer.trusted,
+            self.tracer.relocation,
+        ) = self.saved;
+    }
+}
+
 impl<'a> Tracer<'a> {
     pub(crate) fn new(mode: Mode<'a>) -> Tracer<'a> {
         Tracer {
@@ -365,12 +416,10 @@ impl<'a> Tracer<'a> {
 
     /// Traces `item`, kept out of line by a container in owned memory.
     fn trace_owned<T: ?Sized + Trace>(&mut self, item: &T) {
-        let outer = self.owned;
-        self.owned = Region::of(item);
-        self.trusted = T::EXACT.is_exact();
-        item.trace(self);
-        self.owned = outer;
-        self.trusted = false;
+        let mut scope = Scope::new(self);
+        scope.owned = Region::of(item);
+        scope.trusted = T::EXACT.is_exact();
+        item.trace(&mut scope);
     }
 
     /// Reports one edge: `gc` is owned by the value being traced. Same as
@@ -390,25 +439,15 @@ impl<'a> Tracer<'a> {
     }
 
     /// While tracing a value moved out of its `Cell` (at `home`) to `temp`:
-    /// handles inside `temp` stand for the ones inside `home`. Returns the
-    /// previous relocation, for [`Tracer::end_relocation`].
+    /// handles inside `temp` stand for the ones inside `home`. Only inside
+    /// a [`Scope`], which undoes it.
     #[inline]
-    pub(crate) fn relocate<T>(&mut self, temp: &T, home: *const T) -> Relocation {
-        let to = self.relocation.home_of(home.addr());
-        std::mem::replace(
-            &mut self.relocation,
-            Relocation {
-                from: std::ptr::from_ref(temp).addr(),
-                len: std::mem::size_of::<T>(),
-                to,
-            },
-        )
-    }
-
-    /// Undoes [`Tracer::relocate`].
-    #[inline]
-    pub(crate) fn end_relocation(&mut self, previous: Relocation) {
-        self.relocation = previous;
+    fn relocate<T>(&mut self, temp: &T, home: *const T) {
+        self.relocation = Relocation {
+            from: std::ptr::from_ref(temp).addr(),
+            len: std::mem::size_of::<T>(),
+            to: self.relocation.home_of(home.addr()),
+        };
     }
 
     /// The target's links, if the edge may count: its box is tracked (an
@@ -485,6 +524,17 @@ impl<'a> Tracer<'a> {
             Mode::Verify(many) => {
                 if (word >> REFS_SHIFT) & EXPECT_MAX == 0 {
                     // More edges than handles.
+                    return true;
+                }
+                // SAFETY: the reported handle keeps the box alive.
+                let handles = unsafe { (*header).strong.get() } / ONE - 1;
+                if handles.min(EXPECT_MAX) != word >> EXPECT_SHIFT {
+                    // A handle made or dropped since the box was found
+                    // unreachable, and still there as it is reported: a
+                    // trace that clones a handle from outside into its own
+                    // value, reports it and drops it again would otherwise
+                    // pass for the outside handle (the count is back to
+                    // normal by the end of the check).
                     return true;
                 }
                 l.word.set(word - REFS_ONE);
@@ -820,9 +870,11 @@ impl<T: Trace + Default> Trace for Cell<T> {
             unsafe { (*self.as_ptr()).trace(tracer) }
         } else if T::MAY_CONTAIN_GC {
             let held = PutBack(self, self.take());
-            let previous = tracer.relocate(&held.1, self.as_ptr());
-            held.1.trace(tracer);
-            tracer.end_relocation(previous);
+            // Dropped before `held`: the relocation ends before the value
+            // goes back, on every path.
+            let mut scope = Scope::new(tracer);
+            scope.relocate(&held.1, self.as_ptr());
+            held.1.trace(&mut scope);
         }
     }
 }
@@ -946,6 +998,43 @@ mod tests {
         drop(out);
         assert!(cell.take().0.is_some(), "value put back");
         assert_eq!(Gc::strong_count(&target), 1, "nothing leaked");
+    }
+
+    /// Panics in a nested trace, after the tracer has narrowed its owned
+    /// region or set up a `Cell` relocation.
+    #[derive(Default)]
+    struct Bomb(#[allow(dead_code)] u64);
+
+    impl Trace for Bomb {
+        fn trace(&self, _: &mut Tracer<'_>) {
+            panic!("bomb");
+        }
+    }
+
+    /// A `Trace` impl may catch a panic from a nested trace and go on
+    /// reporting: the region and relocation of the trace that panicked
+    /// must not outlive it (a relocation would map a dead stack slot into
+    /// the value, and a narrowed region would be the wrong one).
+    #[test]
+    fn a_caught_panic_leaves_no_region_or_relocation_behind() {
+        let value = (Cell::new(Bomb(1)), vec![Bomb(2)]);
+        let out = RefCell::new(Vec::new());
+        let mut tracer = Tracer::new(Mode::Referents(&out));
+        let whole = Region::of(&value);
+        tracer.owned = whole;
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| value.0.trace(&mut tracer)));
+        assert!(caught.is_err());
+        assert_eq!(tracer.relocation.len, 0, "relocation undone");
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| value.1.trace(&mut tracer)));
+        assert!(caught.is_err());
+        assert_eq!(
+            (tracer.owned.start, tracer.owned.len),
+            (whole.start, whole.len),
+            "region restored"
+        );
+        assert!(!tracer.trusted);
     }
 
     #[test]

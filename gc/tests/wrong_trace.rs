@@ -271,6 +271,62 @@ fn foreign_handle_read_by_a_drop_of_other_garbage() {
     assert_eq!(drops_of(2), 1);
 }
 
+/// Clones the leaked handle into its own value, reports it there and drops
+/// the clone again: while it is reported, the clone lies in memory the
+/// object owns, and by the end of each trace the count is back to normal.
+struct Cloner {
+    me: RefCell<Option<Gc<Cloner>>>,
+    slot: RefCell<Option<Gc<Node>>>,
+}
+
+impl Trace for Cloner {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.me.trace(tracer);
+        if let Some(leaked) = LEAKED.with(Cell::get) {
+            *self.slot.borrow_mut() = Some(leaked.clone());
+            self.slot.trace(tracer);
+            self.slot.borrow_mut().take();
+        }
+    }
+}
+
+impl Drop for Cloner {
+    fn drop(&mut self) {
+        if let Some(watched) = WATCHED.with(Cell::get) {
+            assert_eq!(watched.payload, [1, 2, 3], "watched node intact");
+        }
+    }
+}
+
+/// The clone stands in for the leaked handle, the target's only one, in
+/// both the counting and the final check; but the final check sees the
+/// extra handle while it is reported, and abandons the collection.
+#[test]
+fn trace_that_reports_a_clone_it_drops_again() {
+    reset_drops(3);
+    let victim: &'static Gc<Node> = Box::leak(Box::new(node(2)));
+    LEAKED.with(|l| l.set(Some(victim)));
+    WATCHED.with(|w| w.set(Some(&**victim)));
+    let c = Gc::new(Cloner {
+        me: RefCell::new(None),
+        slot: RefCell::new(None),
+    });
+    *c.me.borrow_mut() = Some(c.clone());
+    drop(c);
+    let errors = cyclegc::stats()[2].trace_errors;
+    assert_eq!(cyclegc::collect(), 0);
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
+    assert_eq!(drops_of(2), 0);
+    assert_eq!(victim.payload, [1, 2, 3]);
+    LEAKED.with(|l| l.set(None));
+    WATCHED.with(|w| w.set(None));
+    assert_eq!(cyclegc::collect(), 1, "the cloner alone, once it stops");
+    // SAFETY: `victim` came from `Box::leak` above and no reference derived
+    // from it is used after this.
+    drop(unsafe { Box::from_raw(std::ptr::from_ref(victim).cast_mut()) });
+    assert_eq!(drops_of(2), 1);
+}
+
 /// Holds handles in a vector and, while being traced, reports them, moves
 /// them to a new buffer and reports them again: each handle is reported
 /// twice, from two addresses in memory it owns. Counts cannot tell that
