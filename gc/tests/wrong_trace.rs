@@ -249,10 +249,7 @@ thread_local! {
 #[test]
 fn foreign_handle_read_by_a_drop_of_other_garbage() {
     reset_drops(4);
-    // The leaked handle is the victim's only one.
-    let victim: &'static Gc<Node> = Box::leak(Box::new(node(2)));
-    LEAKED.with(|l| l.set(Some(victim)));
-    WATCHED.with(|w| w.set(Some(&**victim)));
+    let victim = leaked_victim();
     // Made after the victim, so their values are dropped after its would be.
     for id in [0, 1] {
         let n = node(id);
@@ -261,12 +258,28 @@ fn foreign_handle_read_by_a_drop_of_other_garbage() {
     set_mode(Mode::ForgeFromZero);
     assert_eq!(cyclegc::collect(), 2);
     set_mode(Mode::Right);
+    assert_eq!((drops_of(0), drops_of(1)), (1, 1));
+    free_leaked_victim(victim);
+}
+
+/// Node 2, leaked (the leaked handle is its only one), in `LEAKED` and
+/// `WATCHED`.
+fn leaked_victim() -> &'static Gc<Node> {
+    let victim: &'static Gc<Node> = Box::leak(Box::new(node(2)));
+    LEAKED.with(|l| l.set(Some(victim)));
+    WATCHED.with(|w| w.set(Some(&**victim)));
+    victim
+}
+
+/// Checks that the leaked victim is intact and was never dropped, then
+/// frees it.
+fn free_leaked_victim(victim: &'static Gc<Node>) {
     WATCHED.with(|w| w.set(None));
     LEAKED.with(|l| l.set(None));
-    assert_eq!((drops_of(0), drops_of(1), drops_of(2)), (1, 1, 0));
+    assert_eq!(drops_of(2), 0);
     assert_eq!(victim.payload, [1, 2, 3]);
-    // SAFETY: `victim` came from `Box::leak` above and no reference derived
-    // from it is used after this.
+    // SAFETY: `victim` came from `Box::leak` in `leaked_victim`, and no
+    // reference derived from it is used after this.
     drop(unsafe { Box::from_raw(std::ptr::from_ref(victim).cast_mut()) });
     assert_eq!(drops_of(2), 1);
 }
@@ -304,9 +317,7 @@ impl Drop for Cloner {
 #[test]
 fn trace_that_reports_a_clone_it_drops_again() {
     reset_drops(3);
-    let victim: &'static Gc<Node> = Box::leak(Box::new(node(2)));
-    LEAKED.with(|l| l.set(Some(victim)));
-    WATCHED.with(|w| w.set(Some(&**victim)));
+    let victim = leaked_victim();
     let c = Gc::new(Cloner {
         me: RefCell::new(None),
         slot: RefCell::new(None),
@@ -319,12 +330,8 @@ fn trace_that_reports_a_clone_it_drops_again() {
     assert_eq!(drops_of(2), 0);
     assert_eq!(victim.payload, [1, 2, 3]);
     LEAKED.with(|l| l.set(None));
-    WATCHED.with(|w| w.set(None));
     assert_eq!(cyclegc::collect(), 1, "the cloner alone, once it stops");
-    // SAFETY: `victim` came from `Box::leak` above and no reference derived
-    // from it is used after this.
-    drop(unsafe { Box::from_raw(std::ptr::from_ref(victim).cast_mut()) });
-    assert_eq!(drops_of(2), 1);
+    free_leaked_victim(victim);
 }
 
 /// Holds handles in a vector and, while being traced, reports them, moves
