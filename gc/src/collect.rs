@@ -33,7 +33,7 @@
 //!    garbage. With an inexact candidate it may instead be a `Trace` impl
 //!    that moved a handle while being traced, and a `&T` into the dropped
 //!    value may be held by the caller: the process aborts
-//!    ([`foreign_handle_abort`]).
+//!    ([`leftover_handle_abort`]).
 //!
 //! # Invariants
 //! - A box is pinned by the collector iff its `COLLECTING` flag is set.
@@ -56,14 +56,13 @@
 //!   links are restored before any list operation, on every path.
 //! - `DROPPED` is set on a candidate only while no code but the collector's
 //!   runs until the drops: by `move_unreachable` in an all-exact collection
-//!   with no finalizer still to run (the tracer clears it from a box found reachable
-//!   after all), or by the final check or `mark_dropped` on the garbage. A
-//!   collection abandoned after marks were made clears them in
+//!   with no finalizer still to run (the tracer clears it from a box found
+//!   reachable after all), or by the final check or `mark_dropped` on the
+//!   garbage. A collection abandoned after marks were made clears them in
 //!   `Run::restore` (tested in `tests/wrong_trace.rs` and
 //!   `tests/finalize.rs`).
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
 
@@ -441,7 +440,7 @@ impl Run<'_> {
     /// unpins and frees the boxes. Returns (collected, uncollectable).
     ///
     /// A box that outlives the drops of a collection with an inexact
-    /// candidate aborts the process ([`foreign_handle_abort`]); with exact
+    /// candidate aborts the process ([`leftover_handle_abort`]); with exact
     /// traces only it is kept for its handles (a `Drop` moved one out).
     ///
     /// # Safety
@@ -488,7 +487,7 @@ impl Run<'_> {
                 if !gc::unpin_dropped(cur) {
                     // Not freed: the box (and its vtable) is still there.
                     if !exact {
-                        foreign_handle_abort(cur);
+                        leftover_handle_abort(cur);
                     }
                     uncollectable += 1;
                     if st.debug.get() {
@@ -512,12 +511,11 @@ impl Run<'_> {
 /// outside into its value and back, through a `Cell` or `RefCell`) so that
 /// an outside reference was counted as internal. (A handle that is not in
 /// memory the object owns when reported is never counted, and one that
-/// exists only while reported fails the final check: see
-/// `trace.rs`.) In the second
-/// case the caller of the collection may hold a `&T` into the value just
-/// dropped, derived from that outside handle (safe code cannot destroy a
-/// handle while a borrow derived from it lives, which is why every handle
-/// present before the drops must be gone after them). The two cases
+/// exists only while reported fails the final check: see `trace.rs`.) In
+/// the second case the caller of the collection may hold a `&T` into the
+/// value just dropped, derived from that outside handle (safe code cannot
+/// destroy a handle while a borrow derived from it lives, which is why
+/// every handle present before the drops must be gone after them). The two cases
 /// cannot be told apart, and unwinding could run code that reads through
 /// such a `&T`: abort, naming the type. What this cannot undo: the drops
 /// have already run, and a `Drop` among them may have read the wrongly
@@ -530,7 +528,7 @@ impl Run<'_> {
 /// `links` must be a live tracked box.
 #[cold]
 #[inline(never)]
-unsafe fn foreign_handle_abort(links: *const Links) -> ! {
+unsafe fn leftover_handle_abort(links: *const Links) -> ! {
     use std::io::Write;
     // SAFETY: forwarded from the caller; the vtable lives as long as the box.
     let name = unsafe { ((*(*links).vtable).type_name)() };
@@ -662,7 +660,7 @@ unsafe fn subtract_refs(head: *const Links) -> bool {
 /// caught. What this check cannot catch is a trace that moves an existing
 /// handle between reports (its own, or one from outside that it puts
 /// back): that looks like owned handles. It is caught after the drops
-/// instead, by the handle left over ([`foreign_handle_abort`]).
+/// instead, by the handle left over ([`leftover_handle_abort`]).
 ///
 /// The cost is one more trace of the garbage only (live objects are never
 /// looked at); the walk after it replaces the marking walk. It is skipped
@@ -694,7 +692,7 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
             }
         }
     }
-    let many = RefCell::new(Vec::new());
+    let mut many = Vec::new();
     // SAFETY: forwarded from the caller; tracing never moves boxes, and a
     // box that user code could release is pinned, hence never unlinked, so
     // nothing but this function reads the `prev` links it borrows. Each
@@ -702,7 +700,7 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
     // `move_unreachable` moved it here.
     unsafe {
         let mut guard = RepairPrev(head, true);
-        let mut tracer = Tracer::new(Mode::Verify(&many));
+        let mut tracer = Tracer::new(Mode::Verify(&mut many));
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
@@ -710,7 +708,6 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
             cur = l.next.get();
         }
         let mut ok = !tracer.overcount;
-        let mut many = many.into_inner();
         if ok && many.len() > 1 {
             many.sort_unstable();
             ok = many.windows(2).all(|w| w[0] != w[1]);

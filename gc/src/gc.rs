@@ -775,9 +775,10 @@ unsafe fn release_one(st: &State, links: *const Links) {
                 // temporary count was an outside reference, so only a
                 // `Trace` that moves handles while traced can do that, and
                 // that collection then aborts the process (`collect.rs`,
-                // `foreign_handle_abort`): this branch is a last defence. Dropping the value again, or
-                // linking the box back into a generation, would be a
-                // double drop or a trace of a dropped value.
+                // `leftover_handle_abort`): this branch is a last defence.
+                // Dropping the value again, or linking the box back into a
+                // generation, would be a double drop or a trace of a
+                // dropped value.
                 if strong < ONE {
                     drop(FreeTracked(links));
                 }

@@ -92,8 +92,8 @@
 //! reported. **Known limit**: a trace that *moves* an existing handle
 //! while it runs (its own, or one taken from outside and put back, through
 //! a `Cell` or `RefCell`), so that one handle is reported from two places
-//! or from memory it does not stay in, passes
-//! both checks and can make the collector drop a value still referenced
+//! or from memory it does not stay in, passes both checks and can make the
+//! collector drop a value still referenced
 //! from outside. That outside handle outlives the drops (safe code cannot
 //! destroy a handle while a borrow derived from it lives), so a collection
 //! with an inexact object among its candidates that finds a garbage box

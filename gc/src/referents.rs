@@ -10,8 +10,6 @@
 use std::any::{Any, type_name};
 use std::fmt;
 
-use std::cell::RefCell;
-
 use crate::gc::Gc;
 use crate::trace::{Mode, Tracer};
 
@@ -104,12 +102,12 @@ pub fn referents<T: ?Sized + 'static>(gc: &Gc<T>) -> Vec<AnyGc> {
     if Gc::try_deref(gc).is_none() {
         return Vec::new();
     }
-    let found = RefCell::new(Vec::new());
-    let mut tracer = Tracer::new(Mode::Referents(&found));
+    let mut found = Vec::new();
+    let mut tracer = Tracer::new(Mode::Referents(&mut found));
     // SAFETY: the box is tracked (so it has a vtable for its concrete type)
     // and its value is intact; the handle keeps it alive during the trace.
     unsafe {
         tracer.trace_box(links, &*(*links).vtable);
     }
-    found.into_inner()
+    found
 }

@@ -89,8 +89,8 @@ use crate::referents::AnyGc;
 ///   between two reports of it, or one from outside into its value and
 ///   back, through a `Cell` or `RefCell`) reports one handle from two
 ///   places, or from memory it does not stay in, which no count can tell
-///   from two owned handles: the
-///   collector may drop a value still referenced from outside. That
+///   from two owned handles: the collector may drop a value still
+///   referenced from outside. That
 ///   outside handle outlives the drops of the garbage (safe code cannot
 ///   destroy a handle while a borrow derived from it lives), which the
 ///   collector sees: it then aborts the process with a message naming the
@@ -195,7 +195,7 @@ pub(crate) enum Mode<'a> {
     /// Propagate reachability; revived objects go to this list's tail.
     Reachable(*const Links),
     /// Collect the edges for [`referents`](crate::referents).
-    Referents(&'a RefCell<Vec<AnyGc>>),
+    Referents(&'a mut Vec<AnyGc>),
     /// The final check of the garbage set (`collect.rs`,
     /// `verify_and_mark`): count down the edges expected into each
     /// `COLLECTING` box (see [`EXPECT_SHIFT`]), and keep the addresses of
@@ -203,7 +203,7 @@ pub(crate) enum Mode<'a> {
     /// any handle reported twice: in the box's `prev` link for two, in the
     /// vector for more. `overcount` then also means "a handle reported
     /// twice".
-    Verify(&'a RefCell<Vec<usize>>),
+    Verify(&'a mut Vec<usize>),
 }
 
 /// Receives the edges reported by [`Trace::trace`]. Only the collector
@@ -358,52 +358,20 @@ impl<'a> Tracer<'a> {
     /// elements) is owned too. False while [trusted](Tracer::trusted),
     /// where it makes no difference.
     #[inline]
-    fn owns<C: ?Sized>(&self, container: &C) -> bool {
+    pub(crate) fn owns<C: ?Sized>(&self, container: &C) -> bool {
         !self.trusted && self.owns_handle(std::ptr::from_ref(container).addr())
     }
 
-    /// Traces the elements a container keeps out of line (the one value of
-    /// a `Box`, the items of a collection). If the container lies in owned
-    /// memory, so does each element while it is traced, and all it
-    /// reports is trusted if its type is exact. The loop for the common
-    /// case (a trusted or unowned container) is the plain one.
+    /// Traces `item`, kept out of line by a container (the one value of a
+    /// `Box`, an item of a collection); `owned` is what [`Tracer::owns`]
+    /// said of the container. An owned item is owned memory while it is
+    /// traced, and all it reports is trusted if its type is exact.
     #[inline]
-    pub(crate) fn trace_elements<'i, C, T, I>(&mut self, container: &C, items: I)
-    where
-        C: ?Sized,
-        T: ?Sized + Trace + 'i,
-        I: IntoIterator<Item = &'i T>,
-    {
-        if self.owns(container) {
-            for item in items {
-                self.trace_owned(item);
-            }
+    pub(crate) fn trace_element<T: ?Sized + Trace>(&mut self, owned: bool, item: &T) {
+        if owned {
+            self.trace_owned(item);
         } else {
-            for item in items {
-                item.trace(self);
-            }
-        }
-    }
-
-    /// [`Tracer::trace_elements`] for maps: keys and values.
-    #[inline]
-    pub(crate) fn trace_entries<'i, C, K, V, I>(&mut self, container: &C, entries: I)
-    where
-        C: ?Sized,
-        K: Trace + 'i,
-        V: Trace + 'i,
-        I: IntoIterator<Item = (&'i K, &'i V)>,
-    {
-        if self.owns(container) {
-            for (k, v) in entries {
-                self.trace_owned(k);
-                self.trace_owned(v);
-            }
-        } else {
-            for (k, v) in entries {
-                k.trace(self);
-                v.trace(self);
-            }
+            item.trace(self);
         }
     }
 
@@ -430,11 +398,7 @@ impl<'a> Tracer<'a> {
         match self.mode {
             Mode::Count(generation) => self.count_edge(gc.header_ptr(), handle, generation),
             Mode::Reachable(reachable) => reach_edge(gc.header_ptr(), reachable),
-            _ => {
-                if self.rare_edge(gc.header_ptr(), handle, || AnyGc::new(gc.clone())) {
-                    self.overcount = true;
-                }
-            }
+            _ => self.rare_edge(gc.header_ptr(), handle, || AnyGc::new(gc.clone())),
         }
     }
 
@@ -498,17 +462,22 @@ impl<'a> Tracer<'a> {
 
     /// [`Tracer::visit`] in the modes of the rare passes (the resurrection
     /// check, the final check of the garbage) and of
-    /// [`referents`](crate::referents); returns whether the edge proves a
-    /// count wrong (see [`Tracer::overcount`]). `any` makes the handle's
-    /// copy for `referents`. Kept out of line, and unable to change the
-    /// mode, so that the compiler can lift the choice of mode out of the
-    /// loops of the two hot passes.
+    /// [`referents`](crate::referents); `any` makes the handle's copy for
+    /// `referents`. Kept out of line so that the two hot passes stay small.
     #[inline(never)]
-    fn rare_edge(&self, header: *const Header, handle: usize, any: impl FnOnce() -> AnyGc) -> bool {
-        if let Mode::Referents(out) = self.mode {
-            out.borrow_mut().push(any());
-            return false;
+    fn rare_edge(&mut self, header: *const Header, handle: usize, any: impl FnOnce() -> AnyGc) {
+        if let Mode::Referents(out) = &mut self.mode {
+            out.push(any());
+            return;
         }
+        if self.rare_edge_is_wrong(header, handle) {
+            self.overcount = true;
+        }
+    }
+
+    /// [`Tracer::rare_edge`] in the counting modes: whether the edge
+    /// proves a count wrong (see [`Tracer::overcount`]).
+    fn rare_edge_is_wrong(&mut self, header: *const Header, handle: usize) -> bool {
         // SAFETY: `header` is that of the reported handle's box.
         let Some(links) = (unsafe { self.counted(header, handle) }) else {
             return false;
@@ -521,7 +490,7 @@ impl<'a> Tracer<'a> {
             return false;
         }
         match self.mode {
-            Mode::Verify(many) => {
+            Mode::Verify(ref mut many) => {
                 if (word >> REFS_SHIFT) & EXPECT_MAX == 0 {
                     // More edges than handles.
                     return true;
@@ -552,7 +521,7 @@ impl<'a> Tracer<'a> {
                             return true;
                         }
                     }
-                    _ => many.borrow_mut().push(self.relocation.home_of(handle)),
+                    _ => many.push(self.relocation.home_of(handle)),
                 }
                 false
             }
@@ -722,7 +691,7 @@ impl<T: ?Sized + Trace> Trace for Box<T> {
     const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        tracer.trace_elements(self, [&**self])
+        tracer.trace_element(tracer.owns(self), &**self)
     }
 }
 
@@ -734,7 +703,10 @@ macro_rules! sequence {
             #[inline]
             fn trace(&self, tracer: &mut Tracer<'_>) {
                 if T::MAY_CONTAIN_GC {
-                    tracer.trace_elements(self, self);
+                    let owned = tracer.owns(self);
+                    for item in self {
+                        tracer.trace_element(owned, item);
+                    }
                 }
             }
         }
@@ -773,7 +745,10 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
     const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::MAY_CONTAIN_GC {
-            tracer.trace_elements(self, self);
+            let owned = tracer.owns(self);
+            for item in self {
+                tracer.trace_element(owned, item);
+            }
         }
     }
 }
@@ -783,7 +758,11 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if Self::MAY_CONTAIN_GC {
-            tracer.trace_entries(self, self);
+            let owned = tracer.owns(self);
+            for (k, v) in self {
+                tracer.trace_element(owned, k);
+                tracer.trace_element(owned, v);
+            }
         }
     }
 }
@@ -793,7 +772,11 @@ impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if Self::MAY_CONTAIN_GC {
-            tracer.trace_entries(self, self);
+            let owned = tracer.owns(self);
+            for (k, v) in self {
+                tracer.trace_element(owned, k);
+                tracer.trace_element(owned, v);
+            }
         }
     }
 }
@@ -985,9 +968,8 @@ mod tests {
         const { assert!(!<Cell<WhereTraced> as Trace>::EXACT.is_exact()) };
         let target = Gc::new(7u8);
         let cell = Cell::new(WhereTraced(Some(target.clone())));
-        let out = RefCell::new(Vec::new());
-        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
-        let out = out.into_inner();
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
         // In place, an inexact trace could `set` the cell under its own
         // `&self`: it must have run on a copy.
         let at = TRACED_AT.with(Cell::get);
@@ -1018,8 +1000,8 @@ mod tests {
     #[test]
     fn a_caught_panic_leaves_no_region_or_relocation_behind() {
         let value = (Cell::new(Bomb(1)), vec![Bomb(2)]);
-        let out = RefCell::new(Vec::new());
-        let mut tracer = Tracer::new(Mode::Referents(&out));
+        let mut out = Vec::new();
+        let mut tracer = Tracer::new(Mode::Referents(&mut out));
         let whole = Region::of(&value);
         tracer.owned = whole;
         let caught =
@@ -1041,9 +1023,8 @@ mod tests {
     fn cell_trace_puts_the_value_back() {
         let target = Gc::new(7u8);
         let cell = Cell::new(Some(target.clone()));
-        let out = RefCell::new(Vec::new());
-        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
-        let out = out.into_inner();
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
         assert_eq!(out.len(), 1);
         assert!(out[0].ptr_eq(&target));
         let back = cell.take().expect("value put back");
@@ -1053,14 +1034,12 @@ mod tests {
     #[test]
     fn borrowed_refcell_hides_its_contents() {
         let cell = RefCell::new(vec![Gc::new(1u8), Gc::new(2u8)]);
-        let out = RefCell::new(Vec::new());
-        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
-        let out = out.into_inner();
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
         assert_eq!(out.len(), 2);
         let guard = cell.borrow_mut();
-        let out = RefCell::new(Vec::new());
-        cell.trace(&mut Tracer::new(Mode::Referents(&out)));
-        let out = out.into_inner();
+        let mut out = Vec::new();
+        cell.trace(&mut Tracer::new(Mode::Referents(&mut out)));
         assert!(out.is_empty());
         drop(guard);
     }
