@@ -396,7 +396,7 @@ impl Run<'_> {
             while cur != young {
                 let l = &*cur;
                 if l.refs() > 0 {
-                    tracer.trace_box(cur, &*l.vtable);
+                    tracer.trace_box(cur, (*l.vtable).reach);
                     let next = l.next.get();
                     l.word.set((l.word.get() & FINALIZED) | self.target);
                     if unpin(cur) {
@@ -575,7 +575,7 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
             candidates += 1;
             let vtable = &*l.vtable;
             flags |= vtable.flags;
-            tracer.trace_box(cur, vtable);
+            tracer.trace_box(cur, vtable.count);
             cur = l.next.get();
         }
     }
@@ -630,7 +630,7 @@ unsafe fn subtract_refs(head: *const Links) -> bool {
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
-            tracer.trace_box(cur, &*l.vtable);
+            tracer.trace_box(cur, (*l.vtable).trace);
             cur = l.next.get();
         }
     }
@@ -704,7 +704,7 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
-            tracer.trace_box(cur, &*l.vtable);
+            tracer.trace_box(cur, (*l.vtable).trace);
             cur = l.next.get();
         }
         let mut ok = !tracer.overcount;

@@ -53,7 +53,9 @@ use crate::Trace;
 ///   runs.
 ///
 /// And its [`Trace::EXACT`] is [`Exact::certified`] [`and`](Exact::and)-ed
-/// with the `EXACT` of every type whose `trace` it calls.
+/// with the `EXACT` of every type whose `trace` it calls. (The same holds
+/// for the hidden `Trace::trace_pass`, which the collector calls instead
+/// of `trace` on exact values; its default calls `trace`. Leave it alone.)
 ///
 /// ```
 /// use cyclegc::{Exact, ExactTrace, Gc, Trace, Tracer};

@@ -61,7 +61,7 @@ use pymalloc::PyMalloc;
 
 use crate::collector::{self, State};
 use crate::list::{self, FINALIZED, Links};
-use crate::trace::{Trace, Tracer};
+use crate::trace::{CountPass, Pass, ReachPass, Trace, Tracer};
 
 /// The strong-count part of every box header.
 #[repr(C)]
@@ -90,6 +90,11 @@ const _: () = assert!(HEADER_SIZE == 16 && TRACKED_PREFIX == 48);
 pub(crate) struct VTable {
     /// Calls `T::trace` on the value.
     pub(crate) trace: unsafe fn(*const u8, &mut Tracer<'_>),
+    /// The same for the first pass of a collection (`Mode::Count`): if `T`
+    /// is exact, its trace compiled for that pass (`Trace::trace_pass`).
+    pub(crate) count: unsafe fn(*const u8, &mut Tracer<'_>),
+    /// The same for the reachability pass (`Mode::Reachable`).
+    pub(crate) reach: unsafe fn(*const u8, &mut Tracer<'_>),
     /// Drops the value in place.
     pub(crate) drop_value: unsafe fn(*mut u8),
     /// Calls `T::finalize`, if `T` has a finalizer.
@@ -138,6 +143,8 @@ impl<T: Trace + 'static> BoxOf<T> {
         geometry(mem::size_of::<T>(), mem::align_of::<T>(), Self::TRACKED);
     const VTABLE: VTable = VTable {
         trace: trace_value::<T>,
+        count: trace_in_pass::<T, CountPass>,
+        reach: trace_in_pass::<T, ReachPass>,
         drop_value: drop_value::<T>,
         finalize: if T::FINALIZE {
             Some(finalize_value::<T>)
@@ -156,7 +163,15 @@ impl<T: Trace + 'static> BoxOf<T> {
 /// `value` must point to a live, initialised `T`.
 unsafe fn trace_value<T: Trace>(value: *const u8, tracer: &mut Tracer<'_>) {
     // SAFETY: guaranteed by the caller.
-    unsafe { (*value.cast::<T>()).trace(tracer) }
+    tracer.trace_value(unsafe { &*value.cast::<T>() })
+}
+
+/// # Safety
+/// `value` must point to a live, initialised `T`, and the tracer's mode
+/// must be `P`'s.
+unsafe fn trace_in_pass<T: Trace, P: Pass>(value: *const u8, tracer: &mut Tracer<'_>) {
+    // SAFETY: guaranteed by the caller.
+    tracer.trace_value_in::<T, P>(unsafe { &*value.cast::<T>() })
 }
 
 /// # Safety

@@ -195,4 +195,4 @@ pub use hooks::{
     set_debug, stats,
 };
 pub use referents::{AnyGc, referents};
-pub use trace::{DynTrace, Finalize, Trace, Tracer};
+pub use trace::{DynTrace, Finalize, Pass, Trace, Tracer};

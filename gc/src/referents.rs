@@ -107,7 +107,7 @@ pub fn referents<T: ?Sized + 'static>(gc: &Gc<T>) -> Vec<AnyGc> {
     // SAFETY: the box is tracked (so it has a vtable for its concrete type)
     // and its value is intact; the handle keeps it alive during the trace.
     unsafe {
-        tracer.trace_box(links, &*(*links).vtable);
+        tracer.trace_box(links, (*(*links).vtable).trace);
     }
     found
 }

@@ -23,6 +23,14 @@
 //!   the nested trace panics and the impl catches it. Over-reporting that
 //!   drives a count below zero, a handle reported twice, and edges that
 //!   differ between passes are detected and abandon the collection.
+//! - The hot passes (`Mode::Count`, `Mode::Reachable`) trace a value of an
+//!   exact type through `Trace::trace_pass` compiled for the pass (the
+//!   vtable's `count` and `reach`, through `Tracer::trace_value_in`), and
+//!   any other value through `trace`; both report the same edges. The
+//!   counting pass's `Pass::visit` counts an edge only while the tracer
+//!   trusts the object (`trusted`), so reaching it some other way cannot
+//!   bypass the ownership rule above. `RefCell::trace_pass` borrows without
+//!   a guard only for an exact `T` (whose trace runs no code).
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
@@ -39,9 +47,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 use std::marker::PhantomData;
 
 use crate::exact::{Exact, ExactTrace};
-use crate::gc::{
-    DROPPED, Gc, Header, INEXACT, ONE, TRACKED, VTable, Weak, links_of_header, value_of_links,
-};
+use crate::gc::{DROPPED, Gc, Header, ONE, TRACKED, Weak, links_of_header, value_of_links};
 use crate::list::{
     self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT,
     UNREACHABLE,
@@ -141,6 +147,21 @@ pub trait Trace {
     /// mutate handles; anything else it does is wasted work.
     fn trace(&self, tracer: &mut Tracer<'_>);
 
+    /// Not part of the API: `trace` compiled for one of the collector's two
+    /// hot passes, `P`, with no test per edge of which pass runs or where
+    /// the handle lies. The collector calls it instead of `trace` on values
+    /// of exact types only (whose reports it trusts); the std impls and the
+    /// derive override it with their `trace` body calling `trace_pass` on
+    /// the same fields. The default calls `trace`, which works in every
+    /// pass. An edge reported through a pass while the tracer does not
+    /// trust the object (a `trace_pass` called by hand-written code) is
+    /// not counted.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        self.trace(tracer)
+    }
+
     /// PEP 442 finalizer (CPython's `tp_finalize`). Runs at most once per
     /// object, before its value is dropped, while it and everything it
     /// refers to are intact: for an object that dies by reference counting
@@ -180,6 +201,58 @@ pub trait Trace {
 pub trait Finalize {
     /// Runs once before the value is dropped; see [`Trace::finalize`].
     fn finalize(&self);
+}
+
+/// Not part of the API: one of the collector's two hot passes (the first,
+/// counting pass and the reachability pass) as a type, so that an exact
+/// value's trace can be compiled for it ([`Trace::trace_pass`]) with no
+/// test per edge of which pass runs or whether the handle is owned (an
+/// exact trace reports only handles it owns). Sealed: only the collector
+/// has passes.
+#[doc(hidden)]
+pub trait Pass: sealed::Sealed {
+    /// Reports one edge, like [`Tracer::visit`].
+    #[doc(hidden)]
+    fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>);
+}
+
+mod sealed {
+    /// Keeps [`Pass`](super::Pass) impls inside this crate.
+    pub trait Sealed {}
+}
+
+/// [`Mode::Count`] as a [`Pass`].
+pub(crate) enum CountPass {}
+
+/// [`Mode::Reachable`] as a [`Pass`].
+pub(crate) enum ReachPass {}
+
+impl sealed::Sealed for CountPass {}
+impl sealed::Sealed for ReachPass {}
+
+impl Pass for CountPass {
+    #[inline(always)]
+    fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>) {
+        // Always trusted when the collector runs the pass (it traces exact
+        // values only). A `trace_pass` called from anywhere else (a
+        // hand-written override) is not: its edges are left out, like any
+        // edge not counted (a leak at worst). The test is hoisted out of
+        // the loops.
+        if let Mode::Count(generation) = tracer.mode
+            && tracer.trusted
+        {
+            tracer.count_target(gc.header_ptr(), generation);
+        }
+    }
+}
+
+impl Pass for ReachPass {
+    #[inline(always)]
+    fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>) {
+        if let Mode::Reachable(reachable) = tracer.mode {
+            reach_edge(gc.header_ptr(), reachable);
+        }
+    }
 }
 
 /// What a tracer does with each edge.
@@ -332,25 +405,45 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// Traces the value of the tracked box `links`, whose vtable is
-    /// `vtable`: it owns its value's bytes, and all it reports if its type
-    /// is exact.
+    /// Traces the value of the tracked box `links` with `trace`, one of
+    /// its vtable's traces (`trace`, or `count` or `reach` for the pass of
+    /// that name), which ends in [`Tracer::trace_value`] or
+    /// [`Tracer::trace_value_in`].
     ///
     /// # Safety
     /// `links` must be a live tracked box with an intact value, and
-    /// `vtable` its vtable.
+    /// `trace` one of its vtable's traces that fits this tracer's mode.
     #[inline]
-    pub(crate) unsafe fn trace_box(&mut self, links: *const Links, vtable: &VTable) {
-        let value = value_of_links(links);
-        self.trusted = vtable.flags & INEXACT == 0;
-        if !self.trusted {
-            self.owned = Region {
-                start: value.addr(),
-                len: vtable.layout.size() - vtable.value_offset,
-            };
-        }
+    pub(crate) unsafe fn trace_box(
+        &mut self,
+        links: *const Links,
+        trace: unsafe fn(*const u8, &mut Tracer<'_>),
+    ) {
         // SAFETY: guaranteed by the caller.
-        unsafe { (vtable.trace)(value, self) }
+        unsafe { trace(value_of_links(links), self) }
+    }
+
+    /// Traces `value`, the value of a tracked box: it owns its own bytes,
+    /// and all it reports if `T` is exact.
+    #[inline]
+    pub(crate) fn trace_value<T: Trace>(&mut self, value: &T) {
+        self.trusted = T::EXACT.is_exact();
+        if !self.trusted {
+            self.owned = Region::of(value);
+        }
+        value.trace(self)
+    }
+
+    /// [`Tracer::trace_value`] in the pass `P`, which must be this tracer's
+    /// mode: an exact value's trace compiled for it.
+    #[inline]
+    pub(crate) fn trace_value_in<T: Trace, P: Pass>(&mut self, value: &T) {
+        if T::EXACT.is_exact() {
+            self.trusted = true;
+            value.trace_pass::<P>(self)
+        } else {
+            self.trace_value(value)
+        }
     }
 
     /// Whether `container` lies in memory the traced object owns, so that
@@ -441,12 +534,22 @@ impl<'a> Tracer<'a> {
     /// already reached, one more internal reference for one not reached.
     #[inline(always)]
     fn count_edge(&mut self, header: *const Header, handle: usize, generation: usize) {
-        // SAFETY: `header` is that of the reported handle's box.
-        let Some(links) = (unsafe { self.counted(header, handle) }) else {
-            return;
-        };
+        if self.trusted || self.owns_handle(handle) {
+            self.count_target(header, generation);
+        }
+    }
+
+    /// [`Tracer::count_edge`] for an edge that counts: `header` is that of
+    /// a handle the traced object owns.
+    #[inline(always)]
+    fn count_target(&mut self, header: *const Header, generation: usize) {
         // SAFETY: the reported handle keeps the box alive.
-        let l = unsafe { &*links };
+        if unsafe { (*header).strong.get() } & TRACKED == 0 {
+            return;
+        }
+        // SAFETY: a tracked box has links before its header, alive as long
+        // as the handle.
+        let l = unsafe { &*links_of_header(header) };
         let word = l.word.get();
         if word & (GEN_MASK | NEWBORN) > generation {
             // Not a candidate: older, frozen, born during this collection,
@@ -607,6 +710,10 @@ impl<T: ?Sized + 'static> Trace for Gc<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.visit(self)
     }
+    #[inline(always)]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        P::visit(tracer, self)
+    }
 }
 
 /// Weak pointers are not edges: they never keep anything alive.
@@ -693,6 +800,10 @@ impl<T: ?Sized + Trace> Trace for Box<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.trace_element(tracer.owns(self), &**self)
     }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        (**self).trace_pass::<P>(tracer)
+    }
 }
 
 macro_rules! sequence {
@@ -706,6 +817,14 @@ macro_rules! sequence {
                     let owned = tracer.owns(self);
                     for item in self {
                         tracer.trace_element(owned, item);
+                    }
+                }
+            }
+            #[inline]
+            fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+                if T::MAY_CONTAIN_GC {
+                    for item in self {
+                        item.trace_pass::<P>(tracer);
                     }
                 }
             }
@@ -729,6 +848,14 @@ impl<T: Trace> Trace for [T] {
             }
         }
     }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC {
+            for item in self {
+                item.trace_pass::<P>(tracer);
+            }
+        }
+    }
 }
 
 impl<T: Trace, const N: usize> Trace for [T; N] {
@@ -737,6 +864,10 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.as_slice().trace(tracer)
+    }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        self.as_slice().trace_pass::<P>(tracer)
     }
 }
 
@@ -748,6 +879,13 @@ impl<T: Trace, S> Trace for HashSet<T, S> {
             let owned = tracer.owns(self);
             for item in self {
                 tracer.trace_element(owned, item);
+            }
+        }
+    }
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC {
+            for item in self {
+                item.trace_pass::<P>(tracer);
             }
         }
     }
@@ -765,6 +903,14 @@ impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
             }
         }
     }
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if Self::MAY_CONTAIN_GC {
+            for (k, v) in self {
+                k.trace_pass::<P>(tracer);
+                v.trace_pass::<P>(tracer);
+            }
+        }
+    }
 }
 
 impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
@@ -779,6 +925,14 @@ impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
             }
         }
     }
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if Self::MAY_CONTAIN_GC {
+            for (k, v) in self {
+                k.trace_pass::<P>(tracer);
+                v.trace_pass::<P>(tracer);
+            }
+        }
+    }
 }
 
 impl<T: Trace> Trace for Option<T> {
@@ -788,6 +942,12 @@ impl<T: Trace> Trace for Option<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if let Some(v) = self {
             v.trace(tracer);
+        }
+    }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if let Some(v) = self {
+            v.trace_pass::<P>(tracer);
         }
     }
 }
@@ -802,6 +962,13 @@ impl<T: Trace, E: Trace> Trace for Result<T, E> {
             Err(e) => e.trace(tracer),
         }
     }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        match self {
+            Ok(v) => v.trace_pass::<P>(tracer),
+            Err(e) => e.trace_pass::<P>(tracer),
+        }
+    }
 }
 
 impl<T: Trace> Trace for std::cmp::Reverse<T> {
@@ -810,6 +977,10 @@ impl<T: Trace> Trace for std::cmp::Reverse<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.0.trace(tracer)
+    }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        self.0.trace_pass::<P>(tracer)
     }
 }
 
@@ -825,6 +996,22 @@ impl<T: ?Sized + Trace> Trace for RefCell<T> {
             && let Ok(inner) = self.try_borrow()
         {
             inner.trace(tracer);
+        }
+    }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if !T::EXACT.is_exact() {
+            // Not what the collector calls (a pass traces exact values).
+            self.trace(tracer)
+        } else if T::MAY_CONTAIN_GC
+            // SAFETY: `T`'s trace is exact, so it runs no code that could
+            // borrow this cell mutably (`ExactTrace`): the unguarded shared
+            // borrow is never aliased by a `RefMut` while it lives (the end
+            // of this call). A `RefMut` taken before makes it fail, as
+            // `try_borrow` would.
+            && let Ok(inner) = unsafe { self.try_borrow_unguarded() }
+        {
+            inner.trace_pass::<P>(tracer);
         }
     }
 }
@@ -860,6 +1047,17 @@ impl<T: Trace + Default> Trace for Cell<T> {
             held.1.trace(&mut scope);
         }
     }
+    #[inline]
+    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        // A pass traces only exact values, so `T` is exact here; the copying
+        // path above stays for any other caller.
+        if T::MAY_CONTAIN_GC && T::EXACT.is_exact() {
+            // SAFETY: as in `trace`: an exact trace never writes to the cell.
+            unsafe { (*self.as_ptr()).trace_pass::<P>(tracer) }
+        } else {
+            self.trace(tracer)
+        }
+    }
 }
 
 macro_rules! tuple {
@@ -872,6 +1070,12 @@ macro_rules! tuple {
             fn trace(&self, tracer: &mut Tracer<'_>) {
                 let ($($name,)+) = self;
                 $($name.trace(tracer);)+
+            }
+            #[inline]
+            #[allow(non_snake_case)]
+            fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+                let ($($name,)+) = self;
+                $($name.trace_pass::<P>(tracer);)+
             }
         }
         // SAFETY: traces each element once, in place.

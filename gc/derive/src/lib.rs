@@ -15,6 +15,9 @@
 //!   counts as recursive above, or `#[trace(tracked)]`, makes it not exact
 //!   (asking would be a cycle); that only costs the collector its final
 //!   check;
+//! - overrides the hidden `trace_pass` with the same body calling each
+//!   field's `trace_pass` (what the collector's hot passes call on exact
+//!   values);
 //! - bounds every type parameter by `Trace`;
 //! - with `#[trace(finalize)]` on the type, forwards `Trace::finalize` to
 //!   the type's `cyclegc::Finalize` impl and sets `FINALIZE`.
@@ -179,40 +182,54 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
     let name = input.ident.clone();
     let tracer = Ident::new("__tracer", Span::mixed_site());
 
+    let pass = Ident::new("__CyclegcPass", Span::mixed_site());
+    // The body twice: once calling each field's `trace`, once its
+    // `trace_pass` (the collector's hot passes, for exact types).
+    let trace_call = quote!(::cyclegc::Trace::trace);
+    let pass_call = quote!(::cyclegc::Trace::trace_pass::<#pass>);
     let mut all_fields: Vec<Field> = Vec::new();
-    let body = match &input.data {
+    let (body, pass_body) = match &input.data {
         Data::Struct(data) => {
             let (traced, pattern) = fields(&data.fields)?;
-            let calls = traced.iter().map(|f| {
-                let b = &f.binding;
-                quote!(::cyclegc::Trace::trace(#b, #tracer);)
-            });
-            let body = quote! {
-                let #name #pattern = self;
-                #(#calls)*
-            };
-            all_fields.extend(traced);
-            body
-        }
-        Data::Enum(data) => {
-            let mut arms = Vec::new();
-            for variant in &data.variants {
-                let (traced, pattern) = fields(&variant.fields)?;
-                let ident = &variant.ident;
+            let body = |call: &TokenStream2| {
                 let calls = traced.iter().map(|f| {
                     let b = &f.binding;
-                    quote!(::cyclegc::Trace::trace(#b, #tracer);)
+                    quote!(#call(#b, #tracer);)
                 });
-                arms.push(quote!(#name::#ident #pattern => { #(#calls)* }));
+                quote! {
+                    let #name #pattern = self;
+                    #(#calls)*
+                }
+            };
+            let bodies = (body(&trace_call), body(&pass_call));
+            all_fields.extend(traced);
+            bodies
+        }
+        Data::Enum(data) => {
+            let mut variants = Vec::new();
+            for variant in &data.variants {
+                let (traced, pattern) = fields(&variant.fields)?;
+                variants.push((&variant.ident, traced.len(), pattern));
                 all_fields.extend(traced);
             }
-            quote! {
-                match self {
-                    #(#arms)*
-                    #[allow(unreachable_patterns)]
-                    _ => {}
+            let body = |call: &TokenStream2| {
+                let mut fields = all_fields.iter();
+                let arms = variants.iter().map(|(ident, count, pattern)| {
+                    let calls = fields.by_ref().take(*count).map(|f| {
+                        let b = &f.binding;
+                        quote!(#call(#b, #tracer);)
+                    });
+                    quote!(#name::#ident #pattern => { #(#calls)* })
+                });
+                quote! {
+                    match self {
+                        #(#arms)*
+                        #[allow(unreachable_patterns)]
+                        _ => {}
+                    }
                 }
-            }
+            };
+            (body(&trace_call), body(&pass_call))
         }
         Data::Union(data) => {
             return Err(syn::Error::new(
@@ -293,6 +310,11 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
             #[allow(unused_variables)]
             fn trace(&self, #tracer: &mut ::cyclegc::Tracer<'_>) {
                 #body
+            }
+            #[inline]
+            #[allow(unused_variables)]
+            fn trace_pass<#pass: ::cyclegc::Pass>(&self, #tracer: &mut ::cyclegc::Tracer<'_>) {
+                #pass_body
             }
         }
 
