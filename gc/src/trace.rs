@@ -1235,6 +1235,53 @@ mod tests {
         assert!(Gc::ptr_eq(&back, &target));
     }
 
+    type Tracked = Gc<RefCell<Option<Gc<u8>>>>;
+
+    /// The scratch word of `gc`, which the counting pass adds to for each
+    /// edge counted into it.
+    fn word_of(gc: &Tracked) -> &Cell<usize> {
+        // SAFETY: the box is tracked (its type may contain a `Gc`), so it
+        // has links, which live as long as the handle.
+        unsafe { &(*links_of_header(gc.header_ptr())).word }
+    }
+
+    /// The counting pass compiled for exact values counts only while the
+    /// tracer trusts the object: reached any other way, it leaves the edge
+    /// out.
+    #[test]
+    fn the_compiled_counting_pass_counts_only_for_a_trusted_object() {
+        let target: Tracked = Gc::new(RefCell::new(None));
+        let word = word_of(&target);
+        let before = word.get();
+        let mut tracer = Tracer::new(Mode::Count(0));
+        tracer.trusted = false;
+        target.trace_pass::<CountPass>(&mut tracer);
+        assert_eq!(word.get(), before, "counted while not trusted");
+        tracer.trusted = true;
+        target.trace_pass::<CountPass>(&mut tracer);
+        assert_eq!(word.get(), before + REFS_ONE, "not counted while trusted");
+        word.set(before);
+    }
+
+    /// The compiled passes borrow a `RefCell` without a guard, but not one
+    /// that is mutably borrowed.
+    #[test]
+    fn the_compiled_passes_do_not_look_into_a_mutably_borrowed_refcell() {
+        let target: Tracked = Gc::new(RefCell::new(None));
+        let word = word_of(&target);
+        let before = word.get();
+        let cell = RefCell::new(vec![target.clone()]);
+        let mut tracer = Tracer::new(Mode::Count(0));
+        tracer.trusted = true;
+        let guard = cell.borrow_mut();
+        cell.trace_pass::<CountPass>(&mut tracer);
+        assert_eq!(word.get(), before, "looked into a borrowed cell");
+        drop(guard);
+        cell.trace_pass::<CountPass>(&mut tracer);
+        assert_eq!(word.get(), before + REFS_ONE);
+        word.set(before);
+    }
+
     #[test]
     fn borrowed_refcell_hides_its_contents() {
         let cell = RefCell::new(vec![Gc::new(1u8), Gc::new(2u8)]);
