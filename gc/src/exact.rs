@@ -116,6 +116,35 @@ use crate::Trace;
 ///     fn trace(&self, _: &mut Tracer<'_>) {}
 /// }
 /// ```
+///
+/// Nor by making the derive's trace visit something other than the
+/// fields whose types its `EXACT` vouches for: it binds them with `ref`
+/// patterns, so a constant of the same name in scope is an error (a bare
+/// identifier would have matched the constant, and the trace would have
+/// run a hand-written impl under a derived type's exactness):
+///
+/// ```compile_fail,E0530
+/// use cyclegc::{Trace, Tracer};
+///
+/// #[derive(PartialEq, Eq)]
+/// pub struct Liar;
+/// impl Trace for Liar {
+///     fn trace(&self, _: &mut Tracer<'_>) { /* anything */ }
+/// }
+///
+/// #[allow(non_upper_case_globals)]
+/// const __field0: &Liar = &Liar;
+///
+/// #[derive(Trace)]
+/// pub struct Evil(pub &'static Liar);
+/// ```
+///
+/// What the derive cannot defend against: it names this crate as
+/// `::cyclegc` in the code it writes, its `unsafe impl ExactTrace`
+/// included, and a crate that rebinds that name (`extern crate self as
+/// cyclegc;`, with this crate depended on under another name) can make it
+/// certify a `Trace` impl it did not write. A derive macro has no path to
+/// its own crate that user code cannot rebind. Do not rebind `cyclegc`.
 pub unsafe trait ExactTrace: Trace {}
 
 /// Whether `T`'s trace is exact (see [`ExactTrace`]): the type of

@@ -29,8 +29,10 @@
 //!   any other value through `trace`; both report the same edges. The
 //!   counting pass's `Pass::visit` counts an edge only while the tracer
 //!   trusts the object (`trusted`), so reaching it some other way cannot
-//!   bypass the ownership rule above. `RefCell::trace_pass` borrows without
-//!   a guard only for an exact `T` (whose trace runs no code).
+//!   bypass the ownership rule above. `RefCell::trace_pass` borrows
+//!   through a guard, like `trace`: a trace that ran user code must not be
+//!   able to free what is being iterated. (`Cell` is traced in place for
+//!   an exact `T`, which does rest on exactness: see `Cell`'s impl.)
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
@@ -1000,16 +1002,11 @@ impl<T: ?Sized + Trace> Trace for RefCell<T> {
     }
     #[inline]
     fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        if !T::EXACT.is_exact() {
-            // Not what the collector calls (a pass traces exact values).
-            self.trace(tracer)
-        } else if T::MAY_CONTAIN_GC
-            // SAFETY: `T`'s trace is exact, so it runs no code that could
-            // borrow this cell mutably (`ExactTrace`): the unguarded shared
-            // borrow is never aliased by a `RefMut` while it lives (the end
-            // of this call). A `RefMut` taken before makes it fail, as
-            // `try_borrow` would.
-            && let Ok(inner) = unsafe { self.try_borrow_unguarded() }
+        // Guarded, like `trace`: exactness is a promise about what is
+        // reported, and memory safety must not rest on it (a trace that
+        // ran user code could otherwise free what is being iterated).
+        if T::MAY_CONTAIN_GC
+            && let Ok(inner) = self.try_borrow()
         {
             inner.trace_pass::<P>(tracer);
         }
@@ -1263,8 +1260,7 @@ mod tests {
         word.set(before);
     }
 
-    /// The compiled passes borrow a `RefCell` without a guard, but not one
-    /// that is mutably borrowed.
+    /// The compiled passes do not look into a mutably borrowed `RefCell`.
     #[test]
     fn the_compiled_passes_do_not_look_into_a_mutably_borrowed_refcell() {
         let target: Tracked = Gc::new(RefCell::new(None));

@@ -140,7 +140,7 @@ struct Field {
 }
 
 /// The traced fields of one struct or variant, plus the pattern that binds
-/// them (`{ a: __f0, .. }` or `(__f0, _, ..)`).
+/// them by reference (`{ a: ref __f0, .. }` or `(ref __f0, _, ..)`).
 fn fields(fields: &Fields) -> syn::Result<(Vec<Field>, TokenStream2)> {
     let mut traced = Vec::new();
     let mut pattern = Vec::new();
@@ -159,9 +159,13 @@ fn fields(fields: &Fields) -> syn::Result<(Vec<Field>, TokenStream2)> {
                 pattern.push(quote!(_));
             }
         } else {
+            // `ref`: a binding, always. A bare identifier would match a
+            // constant of that name in scope instead, and the trace would
+            // then visit the constant, not the field, while `EXACT` vouches
+            // for the field's type; with `ref` that is a compile error.
             pattern.push(match field.ident {
-                Some(_) => quote!(#member: #binding),
-                None => quote!(#binding),
+                Some(_) => quote!(#member: ref #binding),
+                None => quote!(ref #binding),
             });
             traced.push(Field {
                 binding,
@@ -197,7 +201,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
                     quote!(#call(#b, #tracer);)
                 });
                 quote! {
-                    let #name #pattern = self;
+                    let #name #pattern = *self;
                     #(#calls)*
                 }
             };
@@ -222,7 +226,7 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
                     quote!(#name::#ident #pattern => { #(#calls)* })
                 });
                 quote! {
-                    match self {
+                    match *self {
                         #(#arms)*
                         #[allow(unreachable_patterns)]
                         _ => {}
