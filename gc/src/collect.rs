@@ -151,11 +151,11 @@ pub(crate) fn collect(st: &State, generation: usize) -> usize {
         st.long_lived_pending.set(0);
         st.long_lived_total.set(survivors);
     }
-    let mut stats = st.stats[generation].get();
-    stats.collections += 1;
-    stats.collected += collected;
-    stats.uncollectable += uncollectable;
-    st.stats[generation].set(stats);
+    st.update_stats(generation, |stats| {
+        stats.collections += 1;
+        stats.collected += collected;
+        stats.uncollectable += uncollectable;
+    });
     let stop = info(
         Phase::Stop,
         candidates,
@@ -293,9 +293,8 @@ impl Run<'_> {
 
     /// The garbage is about to be checked by [`verify_and_mark`].
     fn count_check(&self) {
-        let mut stats = self.st.stats[self.generation].get();
-        stats.checked += 1;
-        self.st.stats[self.generation].set(stats);
+        self.st
+            .update_stats(self.generation, |stats| stats.checked += 1);
     }
 
     /// A `Trace` impl reported edges that do not match the counts: keep
@@ -307,9 +306,7 @@ impl Run<'_> {
     /// As for [`Run::restore`].
     unsafe fn abandon(&mut self, survivors: usize) -> Outcome {
         let st = self.st;
-        let mut stats = st.stats[self.generation].get();
-        stats.trace_errors += 1;
-        st.stats[self.generation].set(stats);
+        st.update_stats(self.generation, |stats| stats.trace_errors += 1);
         if st.debug.get() {
             eprintln!(
                 "cyclegc: a Trace impl reported references that do not match the objects' \

@@ -93,6 +93,17 @@ enum Deferred {
 }
 
 impl State {
+    /// Updates the statistics of `generation` in place.
+    pub(crate) fn update_stats(
+        &self,
+        generation: usize,
+        update: impl FnOnce(&mut GenerationStats),
+    ) {
+        let mut stats = self.stats[generation].get();
+        update(&mut stats);
+        self.stats[generation].set(stats);
+    }
+
     const fn new() -> State {
         State {
             gens: [const { Links::sentinel() }; 4],
