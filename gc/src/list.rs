@@ -108,11 +108,11 @@ impl Links {
 /// `head` must point to a live sentinel that stays where it is.
 #[inline]
 pub(crate) unsafe fn init(head: *const Links) {
-    // SAFETY: the caller guarantees `head` is live.
-    let h = unsafe { &*head };
-    if h.next.get().is_null() {
-        h.next.set(head);
-        h.prev.set(head);
+    // SAFETY: the caller guarantees `head` is live (for both calls).
+    unsafe {
+        if (*head).next.get().is_null() {
+            init_empty(head);
+        }
     }
 }
 
