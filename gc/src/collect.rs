@@ -512,9 +512,9 @@ impl Run<'_> {
 /// the second case the caller of the collection may hold a `&T` into the
 /// value just dropped, derived from that outside handle (safe code cannot
 /// destroy a handle while a borrow derived from it lives, which is why
-/// every handle present before the drops must be gone after them). The two cases
-/// cannot be told apart, and unwinding could run code that reads through
-/// such a `&T`: abort, naming the type. What this cannot undo: the drops
+/// every handle present before the drops must be gone after them). The
+/// two cases cannot be told apart, and unwinding could run code that reads
+/// through such a `&T`: abort, naming the type. What this cannot undo: the drops
 /// have already run, and a `Drop` among them may have read the wrongly
 /// dropped value through a reference kept from before; and a caller's
 /// reference held as a function argument was invalidated when the memory

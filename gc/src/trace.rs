@@ -524,12 +524,8 @@ impl<'a> Tracer<'a> {
         if !self.trusted && !self.owns_handle(handle) {
             return None;
         }
-        // SAFETY: the caller's handle keeps the box alive.
-        if unsafe { (*header).strong.get() } & TRACKED == 0 {
-            return None;
-        }
-        // A tracked box has links before its header.
-        Some(links_of_header(header))
+        // SAFETY: forwarded.
+        unsafe { tracked_links(header) }
     }
 
     /// [`Mode::Count`]: one reference fewer from outside for a candidate
@@ -545,13 +541,13 @@ impl<'a> Tracer<'a> {
     /// a handle the traced object owns.
     #[inline(always)]
     fn count_target(&mut self, header: *const Header, generation: usize) {
-        // SAFETY: the reported handle keeps the box alive.
-        if unsafe { (*header).strong.get() } & TRACKED == 0 {
+        // SAFETY: `header` is that of the reported handle's box, which the
+        // handle keeps alive, links included.
+        let Some(links) = (unsafe { tracked_links(header) }) else {
             return;
-        }
-        // SAFETY: a tracked box has links before its header, alive as long
-        // as the handle.
-        let l = unsafe { &*links_of_header(header) };
+        };
+        // SAFETY: as above.
+        let l = unsafe { &*links };
         let word = l.word.get();
         if word & (GEN_MASK | NEWBORN) > generation {
             // Not a candidate: older, frozen, born during this collection,
@@ -640,6 +636,20 @@ impl<'a> Tracer<'a> {
             Mode::Count(_) | Mode::Reachable(_) | Mode::Referents(_) => false,
         }
     }
+}
+
+/// The links of the box with `header`, if it is tracked (an untracked box
+/// has none, and cannot be part of a cycle).
+///
+/// # Safety
+/// `header` must be the header of a live box; the links returned live as
+/// long as it.
+#[inline(always)]
+unsafe fn tracked_links(header: *const Header) -> Option<*const Links> {
+    // SAFETY: guaranteed by the caller.
+    let tracked = unsafe { (*header).strong.get() } & TRACKED != 0;
+    // A tracked box has links before its header.
+    tracked.then(|| links_of_header(header))
 }
 
 /// [`Mode::Reachable`]: a candidate reached from a reachable object is
@@ -809,8 +819,8 @@ impl<T: ?Sized + Trace> Trace for Box<T> {
 }
 
 macro_rules! sequence {
-    ($($t:ident),*) => {$(
-        impl<T: Trace> Trace for $t<T> {
+    ($($t:ident<T $(, $s:ident)?>),*) => {$(
+        impl<T: Trace $(, $s)?> Trace for $t<T $(, $s)?> {
             const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
             const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
             #[inline]
@@ -832,12 +842,19 @@ macro_rules! sequence {
             }
         }
         // SAFETY: traces each element once, in place; iterating runs no
-        // user code.
-        unsafe impl<T: Trace> ExactTrace for $t<T> {}
+        // user code (no hasher, no `Ord`).
+        unsafe impl<T: Trace $(, $s)?> ExactTrace for $t<T $(, $s)?> {}
     )*};
 }
 
-sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
+sequence!(
+    Vec<T>,
+    VecDeque<T>,
+    LinkedList<T>,
+    BinaryHeap<T>,
+    BTreeSet<T>,
+    HashSet<T, S>
+);
 
 impl<T: Trace> Trace for [T] {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
@@ -873,69 +890,36 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
     }
 }
 
-impl<T: Trace, S> Trace for HashSet<T, S> {
-    const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
-    const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
-    fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::MAY_CONTAIN_GC {
-            let owned = tracer.owns(self);
-            for item in self {
-                tracer.trace_element(owned, item);
+macro_rules! map {
+    ($($t:ident<K, V $(, $s:ident)?>),*) => {$(
+        impl<K: Trace, V: Trace $(, $s)?> Trace for $t<K, V $(, $s)?> {
+            const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
+            const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
+            fn trace(&self, tracer: &mut Tracer<'_>) {
+                if Self::MAY_CONTAIN_GC {
+                    let owned = tracer.owns(self);
+                    for (k, v) in self {
+                        tracer.trace_element(owned, k);
+                        tracer.trace_element(owned, v);
+                    }
+                }
+            }
+            fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+                if Self::MAY_CONTAIN_GC {
+                    for (k, v) in self {
+                        k.trace_pass::<P>(tracer);
+                        v.trace_pass::<P>(tracer);
+                    }
+                }
             }
         }
-    }
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        if T::MAY_CONTAIN_GC {
-            for item in self {
-                item.trace_pass::<P>(tracer);
-            }
-        }
-    }
+        // SAFETY: traces each key and value once; iterating calls no hasher
+        // and no `Ord`.
+        unsafe impl<K: Trace, V: Trace $(, $s)?> ExactTrace for $t<K, V $(, $s)?> {}
+    )*};
 }
 
-impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
-    const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
-    const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
-    fn trace(&self, tracer: &mut Tracer<'_>) {
-        if Self::MAY_CONTAIN_GC {
-            let owned = tracer.owns(self);
-            for (k, v) in self {
-                tracer.trace_element(owned, k);
-                tracer.trace_element(owned, v);
-            }
-        }
-    }
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        if Self::MAY_CONTAIN_GC {
-            for (k, v) in self {
-                k.trace_pass::<P>(tracer);
-                v.trace_pass::<P>(tracer);
-            }
-        }
-    }
-}
-
-impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
-    const MAY_CONTAIN_GC: bool = K::MAY_CONTAIN_GC || V::MAY_CONTAIN_GC;
-    const EXACT: Exact<Self> = Exact::certified().and(K::EXACT).and(V::EXACT);
-    fn trace(&self, tracer: &mut Tracer<'_>) {
-        if Self::MAY_CONTAIN_GC {
-            let owned = tracer.owns(self);
-            for (k, v) in self {
-                tracer.trace_element(owned, k);
-                tracer.trace_element(owned, v);
-            }
-        }
-    }
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        if Self::MAY_CONTAIN_GC {
-            for (k, v) in self {
-                k.trace_pass::<P>(tracer);
-                v.trace_pass::<P>(tracer);
-            }
-        }
-    }
-}
+map!(HashMap<K, V, S>, BTreeMap<K, V>);
 
 impl<T: Trace> Trace for Option<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
@@ -1093,8 +1077,8 @@ tuple!(A B C D E F G H I J);
 tuple!(A B C D E F G H I J K);
 tuple!(A B C D E F G H I J K L);
 
-// The `ExactTrace` proofs of the impls above (the leaves', sequences' and
-// tuples' are in their macros). Each impl reports what it owns in place,
+// The `ExactTrace` proofs of the impls above (the leaves', sequences',
+// maps' and tuples' are in their macros). Each impl reports what it owns in place,
 // once, and calls only the `trace` of the types it `and`s into its `EXACT`.
 
 // SAFETY: reports the handle itself, where it lives.
@@ -1111,12 +1095,6 @@ unsafe impl<T: ?Sized + Trace> ExactTrace for Box<T> {}
 unsafe impl<T: Trace> ExactTrace for [T] {}
 // SAFETY: traces each element once, in place.
 unsafe impl<T: Trace, const N: usize> ExactTrace for [T; N] {}
-// SAFETY: traces each element once; iterating calls no hasher.
-unsafe impl<T: Trace, S> ExactTrace for HashSet<T, S> {}
-// SAFETY: traces each key and value once; iterating calls no hasher.
-unsafe impl<K: Trace, V: Trace, S> ExactTrace for HashMap<K, V, S> {}
-// SAFETY: traces each key and value once; iterating calls no `Ord`.
-unsafe impl<K: Trace, V: Trace> ExactTrace for BTreeMap<K, V> {}
 // SAFETY: traces the value it holds, if any.
 unsafe impl<T: Trace> ExactTrace for Option<T> {}
 // SAFETY: traces the variant it holds.
