@@ -15,24 +15,35 @@
 //! allocations included).
 //!
 //! Exactness is a proof, and proofs come from `unsafe`: [`Exact::certified`]
-//! requires the unsafe marker [`ExactTrace`]. `#[derive(Trace)]` writes that
+//! requires the unsafe trait [`ExactTrace`]. `#[derive(Trace)]` writes that
 //! `unsafe impl` (the derive is the one that knows its trace visits every
 //! field once) and `and`s in the exactness of every traced field's type, so
 //! a derived type is exact exactly when all its traced fields are. The std
 //! impls in `trace.rs` do the same. A hand-written impl is not exact unless
 //! its author writes `unsafe impl ExactTrace`.
 //!
+//! What the collector trusts is code written under that `unsafe`, never a
+//! `Trace::trace`: an exact [`Exact`] carries pointers to its type's
+//! [`ExactTrace::trace_exact`], compiled for each pass, and the collector
+//! calls those. A derived `trace_exact` reaches each field through
+//! [`Tracer::field`], which runs the field type's own `trace_exact` or,
+//! for a type that is not exact, nothing. So an exact trace runs no user
+//! code, even if the `EXACT` of a type claims more than its fields give
+//! (see the rebinding note on [`ExactTrace`]): what the claim can cost is
+//! a missed edge, a leak.
+//!
 //! # Invariants
 //! - An `Exact<T>` that says exact can only be built by
-//!   [`Exact::certified`], hence only for a `T: ExactTrace`; [`Exact::and`]
-//!   only ever lowers it. An `Exact<T>` is tied to `T`, invariantly (no
-//!   subtyping between `Exact`s of different types), so one type's proof
-//!   cannot be copied into another's `EXACT`.
+//!   [`Exact::certified`], hence only for a `T: ExactTrace`, and it holds
+//!   `T`'s own `trace_exact`; [`Exact::and`] only ever lowers it. An
+//!   `Exact<T>` is tied to `T`, invariantly (no subtyping between `Exact`s
+//!   of different types), so one type's proof cannot be copied into
+//!   another's `EXACT`.
 //! - The collector reads `T::EXACT` once per type, into the box's vtable.
 
 use std::marker::PhantomData;
 
-use crate::Trace;
+use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 
 /// The promise that a type's [`Trace`] impl is exact, which lets the
 /// collector skip its final check of the garbage (a second trace of every
@@ -42,23 +53,24 @@ use crate::Trace;
 /// hand-written `Trace` impl.
 ///
 /// # Safety
-/// The implementing type's `Trace::trace`:
+/// The implementing type's [`trace_exact`](ExactTrace::trace_exact), in
+/// every pass `P`:
 /// - reports every `Gc` handle the value owns at most once, through the
 ///   handle itself where it lives in the value (not through a copy), and no
 ///   handle the value does not own (one in a thread-local, one shared
 ///   through an `Rc`, one inside another `Gc`'s value);
-/// - runs no code but the tracer and the `trace` of values the value owns,
-///   and creates, drops, moves and mutates nothing;
+/// - runs no code but the tracer ([`Tracer::field`], `Gc`'s own
+///   `trace_exact`) and the `trace_exact` of values the value owns, and
+///   creates, drops, moves, borrows mutably and mutates nothing;
 /// - reports the same handles every time it is called while no other code
-///   runs.
+///   runs, and the same as [`Trace::trace`].
 ///
 /// And its [`Trace::EXACT`] is [`Exact::certified`] [`and`](Exact::and)-ed
-/// with the `EXACT` of every type whose `trace` it calls. (The same holds
-/// for the hidden `Trace::trace_pass`, which the collector calls instead
-/// of `trace` on exact values; its default calls `trace`. Leave it alone.)
+/// with the `EXACT` of every type whose `trace_exact` it reaches (a type
+/// that is not exact is skipped by [`Tracer::field`]: a missed edge).
 ///
 /// ```
-/// use cyclegc::{Exact, ExactTrace, Gc, Trace, Tracer};
+/// use cyclegc::{Exact, ExactTrace, Gc, Pass, Trace, Tracer};
 /// use std::cell::RefCell;
 ///
 /// struct Node { next: RefCell<Option<Gc<Node>>> }
@@ -70,8 +82,13 @@ use crate::Trace;
 ///         self.next.trace(tracer);
 ///     }
 /// }
-/// // SAFETY: `trace` traces the one field it owns, once, in place.
-/// unsafe impl ExactTrace for Node {}
+/// // SAFETY: `trace_exact` traces the one field it owns, once, in place,
+/// // and so does `trace`.
+/// unsafe impl ExactTrace for Node {
+///     fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+///         tracer.field::<P, _>(&self.next);
+///     }
+/// }
 ///
 /// assert!(Node::EXACT.is_exact());
 /// ```
@@ -139,13 +156,25 @@ use crate::Trace;
 /// pub struct Evil(pub &'static Liar);
 /// ```
 ///
-/// What the derive cannot defend against: it names this crate as
-/// `::cyclegc` in the code it writes, its `unsafe impl ExactTrace`
-/// included, and a crate that rebinds that name (`extern crate self as
-/// cyclegc;`, with this crate depended on under another name) can make it
-/// certify a `Trace` impl it did not write. A derive macro has no path to
-/// its own crate that user code cannot rebind. Do not rebind `cyclegc`.
-pub unsafe trait ExactTrace: Trace {}
+/// Nor by rebinding the name the derive writes (`::cyclegc`): a crate
+/// that says `extern crate self as cyclegc;`, with this crate depended on
+/// under another name, decides what every path in the derive's output
+/// means. But the derive's `unsafe impl ExactTrace` holds the trace the
+/// collector trusts (`trace_exact`, which reaches fields through the
+/// tracer's own method and so the real [`Tracer::field`]); it is either an
+/// impl of this trait, with that body, or not an impl of this trait at
+/// all. A `Trace` impl written beside it is never trusted, whatever its
+/// `EXACT` says.
+pub unsafe trait ExactTrace: Trace {
+    /// [`Trace::trace`] for one of the collector's passes, `P`: what the
+    /// collector calls on a value whose [`Trace::EXACT`] is exact (and
+    /// never `trace` itself). Report the same handles as `trace`, each
+    /// field through [`Tracer::field`] (`tracer.field::<P, _>(&self.f)`),
+    /// or its own `trace_exact::<P>`, and nothing else: no call to any
+    /// `trace`, no other code. The collector trusts what this reports, so
+    /// it runs no user code (a `RefCell` is looked into without a guard).
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>);
+}
 
 /// Whether `T`'s trace is exact (see [`ExactTrace`]): the type of
 /// [`Trace::EXACT`].
@@ -159,13 +188,18 @@ pub unsafe trait ExactTrace: Trace {}
 /// assert!(!<Vec<Box<dyn DynTrace>> as Trace>::EXACT.is_exact());
 /// ```
 pub struct Exact<T: ?Sized> {
-    exact: bool,
+    /// If exact, `T`'s [`ExactTrace::trace_exact`] compiled for each pass,
+    /// at the pass's [`Pass::INDEX`].
+    passes: Option<[ExactFn<T>; 3]>,
     /// Invariant in `T`: a covariant `Exact` would let subtyping pass one
     /// type's proof off as another's (`Exact<Box<dyn for<'a> Tr<'a>>>` is
     /// a subtype of `Exact<Box<dyn Tr<'static>>>`, and the second type's
     /// impl can be anyone's).
     _type: PhantomData<fn(*const T) -> *const T>,
 }
+
+/// One pass of an exact trace.
+pub(crate) type ExactFn<T> = for<'v, 't, 'a> fn(&'v T, &'t mut Tracer<'a>);
 
 impl<T: ?Sized> Clone for Exact<T> {
     fn clone(&self) -> Self {
@@ -179,18 +213,22 @@ impl<T: ?Sized> Exact<T> {
     /// Not exact: the collector checks the garbage before dropping it. The
     /// default of [`Trace::EXACT`].
     pub const NO: Exact<T> = Exact {
-        exact: false,
+        passes: None,
         _type: PhantomData,
     };
 
     /// Exact, as far as `T`'s own impl goes: `and` it with the `EXACT` of
-    /// every type whose `trace` that impl calls.
+    /// every type whose `trace_exact` that impl reaches.
     pub const fn certified() -> Exact<T>
     where
         T: ExactTrace,
     {
         Exact {
-            exact: true,
+            passes: Some([
+                <T as ExactTrace>::trace_exact::<CountPass>,
+                <T as ExactTrace>::trace_exact::<ReachPass>,
+                <T as ExactTrace>::trace_exact::<AnyPass>,
+            ]),
             _type: PhantomData,
         }
     }
@@ -198,19 +236,28 @@ impl<T: ?Sized> Exact<T> {
     /// Exact only if both `self` and `part` are.
     pub const fn and<U: ?Sized>(self, part: Exact<U>) -> Exact<T> {
         Exact {
-            exact: self.exact && part.exact,
+            passes: match part.passes {
+                Some(_) => self.passes,
+                None => None,
+            },
             _type: PhantomData,
         }
     }
 
     /// Whether the collector may skip its final check for `T`.
     pub const fn is_exact(self) -> bool {
-        self.exact
+        self.passes.is_some()
+    }
+
+    /// `T`'s exact trace in pass `P`, if `T` is exact.
+    #[inline(always)]
+    pub(crate) fn pass<P: Pass>(self) -> Option<ExactFn<T>> {
+        self.passes.map(|passes| passes[P::INDEX])
     }
 }
 
 impl<T: ?Sized> std::fmt::Debug for Exact<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.exact { "Exact" } else { "NotExact" })
+        f.write_str(if self.is_exact() { "Exact" } else { "NotExact" })
     }
 }

@@ -88,10 +88,11 @@ const _: () = assert!(HEADER_SIZE == 16 && TRACKED_PREFIX == 48);
 
 /// How the collector handles one concrete value type without knowing it.
 pub(crate) struct VTable {
-    /// Calls `T::trace` on the value.
+    /// Traces the value in any mode (`Tracer::trace_value`: `T::trace`, or
+    /// `trace_exact` if `T` is exact).
     pub(crate) trace: unsafe fn(*const u8, &mut Tracer<'_>),
     /// The same for the first pass of a collection (`Mode::Count`): if `T`
-    /// is exact, its trace compiled for that pass (`Trace::trace_pass`).
+    /// is exact, its `ExactTrace::trace_exact` compiled for that pass.
     pub(crate) count: unsafe fn(*const u8, &mut Tracer<'_>),
     /// The same for the reachability pass (`Mode::Reachable`).
     pub(crate) reach: unsafe fn(*const u8, &mut Tracer<'_>),

@@ -111,13 +111,16 @@
 //! **Exact traces.** The check above is a second trace of the garbage,
 //! about a quarter of a young collection's time. It is skipped when every
 //! object the collection examines has an *exact* trace ([`ExactTrace`],
-//! an `unsafe` marker): `#[derive(Trace)]` writes it, and the std impls
+//! an `unsafe` trait): `#[derive(Trace)]` writes it, and the std impls
 //! have it, so a derived type whose traced fields are std containers, `Gc`s
 //! and other derived types is exact ([`Trace::EXACT`] says; hand-written
-//! impls are not unless their author vouches with `unsafe impl`). Such
-//! traces report exactly the handles they own and run no other code, so
-//! the counts cannot be wrong; a collection that examines one inexact
-//! object still checks ([`GenerationStats::checked`] counts those).
+//! impls are not unless their author vouches with `unsafe impl`). The
+//! collector then traces such a value only through the code written under
+//! that `unsafe` ([`ExactTrace::trace_exact`]), never its `Trace::trace`,
+//! and that code reports exactly the handles the value owns and runs no
+//! other code, so the counts cannot be wrong; a collection that examines
+//! one inexact object still checks ([`GenerationStats::checked`] counts
+//! those).
 //!
 //! **Per thread.** Each thread has its own collector state (a const thread
 //! local, no locking). `Gc` is `!Send` and `!Sync`. When a thread exits, a

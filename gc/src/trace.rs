@@ -23,16 +23,18 @@
 //!   the nested trace panics and the impl catches it. Over-reporting that
 //!   drives a count below zero, a handle reported twice, and edges that
 //!   differ between passes are detected and abandon the collection.
-//! - The hot passes (`Mode::Count`, `Mode::Reachable`) trace a value of an
-//!   exact type through `Trace::trace_pass` compiled for the pass (the
-//!   vtable's `count` and `reach`, through `Tracer::trace_value_in`), and
-//!   any other value through `trace`; both report the same edges. The
-//!   counting pass's `Pass::visit` counts an edge only while the tracer
-//!   trusts the object (`trusted`), so reaching it some other way cannot
-//!   bypass the ownership rule above. `RefCell::trace_pass` borrows
-//!   through a guard, like `trace`: a trace that ran user code must not be
-//!   able to free what is being iterated. (`Cell` is traced in place for
-//!   an exact `T`, which does rest on exactness: see `Cell`'s impl.)
+//! - A value of an exact type is traced, in every pass, through its
+//!   `ExactTrace::trace_exact` compiled for the pass (the pointers in its
+//!   `Exact`: the vtable's `count` and `reach` for the two hot passes,
+//!   `AnyPass` for the others, through `Tracer::trace_value_in`), never
+//!   through `trace`; any other value through `trace`. Only then is the
+//!   tracer `trusted`. A `trace_exact` reaches fields only through
+//!   `Tracer::field`, which skips a type that is not exact, so a trusted
+//!   trace runs no user code: that is what lets `RefCell`'s look in
+//!   without a guard and `Cell`'s trace in place. The counting pass's
+//!   `Pass::visit` counts an edge only while the tracer trusts the object,
+//!   so reaching it some other way cannot bypass the ownership rule
+//!   above.
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
@@ -48,7 +50,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::marker::PhantomData;
 
-use crate::exact::{Exact, ExactTrace};
+use crate::exact::{Exact, ExactFn, ExactTrace};
 use crate::gc::{DROPPED, Gc, Header, ONE, TRACKED, Weak, links_of_header, value_of_links};
 use crate::list::{
     self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT,
@@ -149,21 +151,6 @@ pub trait Trace {
     /// mutate handles; anything else it does is wasted work.
     fn trace(&self, tracer: &mut Tracer<'_>);
 
-    /// Not part of the API: `trace` compiled for one of the collector's two
-    /// hot passes, `P`, with no test per edge of which pass runs or where
-    /// the handle lies. The collector calls it instead of `trace` on values
-    /// of exact types only (whose reports it trusts); the std impls and the
-    /// derive override it with their `trace` body calling `trace_pass` on
-    /// the same fields. The default calls `trace`, which works in every
-    /// pass. An edge reported through a pass while the tracer does not
-    /// trust the object (a `trace_pass` called by hand-written code) is
-    /// not counted.
-    #[doc(hidden)]
-    #[inline(always)]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        self.trace(tracer)
-    }
-
     /// PEP 442 finalizer (CPython's `tp_finalize`). Runs at most once per
     /// object, before its value is dropped, while it and everything it
     /// refers to are intact: for an object that dies by reference counting
@@ -205,14 +192,16 @@ pub trait Finalize {
     fn finalize(&self);
 }
 
-/// Not part of the API: one of the collector's two hot passes (the first,
-/// counting pass and the reachability pass) as a type, so that an exact
-/// value's trace can be compiled for it ([`Trace::trace_pass`]) with no
-/// test per edge of which pass runs or whether the handle is owned (an
-/// exact trace reports only handles it owns). Sealed: only the collector
-/// has passes.
-#[doc(hidden)]
+/// A pass of the collector, as a type: what an exact trace
+/// ([`ExactTrace::trace_exact`]) is compiled for, so that the collector's
+/// two hot passes (the first, counting pass and the reachability pass) run
+/// with no test per edge of which pass runs or whether the handle is owned
+/// (an exact trace reports only handles it owns). An `ExactTrace` impl
+/// only passes `P` on. Sealed: only the collector has passes.
 pub trait Pass: sealed::Sealed {
+    /// The pass's place in an [`Exact`]'s table of compiled traces.
+    #[doc(hidden)]
+    const INDEX: usize;
     /// Reports one edge, like [`Tracer::visit`].
     #[doc(hidden)]
     fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>);
@@ -229,17 +218,23 @@ pub(crate) enum CountPass {}
 /// [`Mode::Reachable`] as a [`Pass`].
 pub(crate) enum ReachPass {}
 
+/// Any mode, dispatched per edge ([`Tracer::visit`]): the rare passes and
+/// [`referents`](crate::referents).
+pub(crate) enum AnyPass {}
+
 impl sealed::Sealed for CountPass {}
 impl sealed::Sealed for ReachPass {}
+impl sealed::Sealed for AnyPass {}
 
 impl Pass for CountPass {
+    const INDEX: usize = 0;
     #[inline(always)]
     fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>) {
         // Always trusted when the collector runs the pass (it traces exact
-        // values only). A `trace_pass` called from anywhere else (a
-        // hand-written override) is not: its edges are left out, like any
-        // edge not counted (a leak at worst). The test is hoisted out of
-        // the loops.
+        // values only). A `trace_exact` called from anywhere else (by a
+        // hand-written one) is not: its edges are left out, like any edge
+        // not counted (a leak at worst). The test is hoisted out of the
+        // loops.
         if let Mode::Count(generation) = tracer.mode
             && tracer.trusted
         {
@@ -249,11 +244,20 @@ impl Pass for CountPass {
 }
 
 impl Pass for ReachPass {
+    const INDEX: usize = 1;
     #[inline(always)]
     fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>) {
         if let Mode::Reachable(reachable) = tracer.mode {
             reach_edge(gc.header_ptr(), reachable);
         }
+    }
+}
+
+impl Pass for AnyPass {
+    const INDEX: usize = 2;
+    #[inline(always)]
+    fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>) {
+        tracer.visit(gc)
     }
 }
 
@@ -426,25 +430,60 @@ impl<'a> Tracer<'a> {
     }
 
     /// Traces `value`, the value of a tracked box: it owns its own bytes,
-    /// and all it reports if `T` is exact.
+    /// and all it reports if `T` is exact (through its `trace_exact`).
     #[inline]
     pub(crate) fn trace_value<T: Trace>(&mut self, value: &T) {
-        self.trusted = T::EXACT.is_exact();
-        if !self.trusted {
-            self.owned = Region::of(value);
-        }
-        value.trace(self)
+        self.trace_value_in::<T, AnyPass>(value)
     }
 
     /// [`Tracer::trace_value`] in the pass `P`, which must be this tracer's
-    /// mode: an exact value's trace compiled for it.
+    /// mode (or [`AnyPass`]): an exact value's trace compiled for it.
     #[inline]
     pub(crate) fn trace_value_in<T: Trace, P: Pass>(&mut self, value: &T) {
-        if T::EXACT.is_exact() {
+        if let Some(trace) = T::EXACT.pass::<P>() {
             self.trusted = true;
-            value.trace_pass::<P>(self)
+            trace(value, self)
         } else {
-            self.trace_value(value)
+            self.trusted = false;
+            self.owned = Region::of(value);
+            value.trace(self)
+        }
+    }
+
+    /// For [`ExactTrace::trace_exact`]: traces `field`, a value the traced
+    /// one owns, in the pass `P`, through the field type's own
+    /// `trace_exact`. A field whose type is not exact is skipped (its
+    /// `trace` is user code, which an exact trace must not run): its edges
+    /// are missed, in every pass alike, which can only keep objects alive.
+    /// Only a type whose `EXACT` claims more than its fields give gets
+    /// there (see [`ExactTrace`]).
+    ///
+    /// ```
+    /// use cyclegc::{Exact, ExactTrace, Gc, Pass, Trace, Tracer};
+    ///
+    /// struct Pair { left: Gc<u8>, right: Option<Gc<Pair>> }
+    ///
+    /// impl Trace for Pair {
+    ///     const EXACT: Exact<Self> = Exact::certified();
+    ///     fn trace(&self, tracer: &mut Tracer<'_>) {
+    ///         self.left.trace(tracer);
+    ///         self.right.trace(tracer);
+    ///     }
+    /// }
+    /// // SAFETY: both fields, once each, in place; nothing else.
+    /// unsafe impl ExactTrace for Pair {
+    ///     fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+    ///         tracer.field::<P, _>(&self.left);
+    ///         tracer.field::<P, _>(&self.right);
+    ///     }
+    /// }
+    /// # let p = Gc::new(Pair { left: Gc::new(1), right: None });
+    /// # assert_eq!(cyclegc::referents(&p).len(), 1);
+    /// ```
+    #[inline(always)]
+    pub fn field<P: Pass, F: ?Sized + Trace>(&mut self, field: &F) {
+        if let Some(trace) = F::EXACT.pass::<P>() {
+            trace(field, self)
         }
     }
 
@@ -480,9 +519,34 @@ impl<'a> Tracer<'a> {
     /// Traces `item`, kept out of line by a container in owned memory.
     fn trace_owned<T: ?Sized + Trace>(&mut self, item: &T) {
         let mut scope = Scope::new(self);
-        scope.owned = Region::of(item);
-        scope.trusted = T::EXACT.is_exact();
-        item.trace(&mut scope);
+        if let Some(trace) = T::EXACT.pass::<AnyPass>() {
+            scope.trusted = true;
+            trace(item, &mut scope);
+        } else {
+            scope.owned = Region::of(item);
+            scope.trusted = false;
+            item.trace(&mut scope);
+        }
+    }
+
+    /// Traces `value`, of an exact type, in place through its
+    /// `trace_exact` (which runs no user code): trusted if `container`
+    /// lies in owned memory (a `Cell` owned by the object), else with every
+    /// handle checked as usual.
+    #[inline]
+    fn trace_exact_in<C: ?Sized, T: ?Sized + Trace>(
+        &mut self,
+        container: &C,
+        value: &T,
+        trace: ExactFn<T>,
+    ) {
+        if self.owns(container) {
+            let mut scope = Scope::new(self);
+            scope.trusted = true;
+            trace(value, &mut scope);
+        } else {
+            trace(value, self);
+        }
     }
 
     /// Reports one edge: `gc` is owned by the value being traced. Same as
@@ -722,30 +786,43 @@ impl<T: ?Sized + 'static> Trace for Gc<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.visit(self)
     }
+}
+
+// SAFETY: reports the handle itself, where it lives.
+unsafe impl<T: ?Sized + 'static> ExactTrace for Gc<T> {
     #[inline(always)]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
         P::visit(tracer, self)
     }
 }
 
-/// Weak pointers are not edges: they never keep anything alive.
-impl<T: ?Sized + 'static> Trace for Weak<T> {
-    const MAY_CONTAIN_GC: bool = false;
-    const EXACT: Exact<Self> = Exact::certified();
-    #[inline]
-    fn trace(&self, _: &mut Tracer<'_>) {}
-}
-
-macro_rules! leaf {
-    ($($t:ty),* $(,)?) => {$(
-        impl Trace for $t {
+/// Types whose trace reports nothing: `Trace` and `ExactTrace` with empty
+/// bodies, for the type after `for` with the generics before it.
+macro_rules! nothing_to_trace {
+    ($(<$($g:ident $(: ?$sized:ident)? $(+ $bound:lifetime)?),*>)? for $t:ty) => {
+        impl$(<$($g $(: ?$sized)? $(+ $bound)?),*>)? Trace for $t {
             const MAY_CONTAIN_GC: bool = false;
             const EXACT: Exact<Self> = Exact::certified();
             #[inline]
             fn trace(&self, _: &mut Tracer<'_>) {}
         }
-        // SAFETY: a leaf reports nothing and runs nothing.
-        unsafe impl ExactTrace for $t {}
+        // SAFETY: reports nothing and runs nothing.
+        unsafe impl$(<$($g $(: ?$sized)? $(+ $bound)?),*>)? ExactTrace for $t {
+            #[inline(always)]
+            fn trace_exact<P: Pass>(&self, _: &mut Tracer<'_>) {}
+        }
+    };
+}
+
+// Weak pointers are not edges: they never keep anything alive.
+nothing_to_trace!(<T: ?Sized + 'static> for Weak<T>);
+// Borrowed data is never owned by the value, so it is no edge.
+nothing_to_trace!(<T: ?Sized> for &T);
+nothing_to_trace!(<T: ?Sized> for PhantomData<T>);
+
+macro_rules! leaf {
+    ($($t:ty),* $(,)?) => {$(
+        nothing_to_trace!(for $t);
     )*};
 }
 
@@ -790,21 +867,6 @@ leaf!(
     std::cmp::Ordering,
 );
 
-/// Borrowed data is never owned by the value, so it is no edge.
-impl<T: ?Sized> Trace for &T {
-    const MAY_CONTAIN_GC: bool = false;
-    const EXACT: Exact<Self> = Exact::certified();
-    #[inline]
-    fn trace(&self, _: &mut Tracer<'_>) {}
-}
-
-impl<T: ?Sized> Trace for PhantomData<T> {
-    const MAY_CONTAIN_GC: bool = false;
-    const EXACT: Exact<Self> = Exact::certified();
-    #[inline]
-    fn trace(&self, _: &mut Tracer<'_>) {}
-}
-
 impl<T: ?Sized + Trace> Trace for Box<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
@@ -812,9 +874,13 @@ impl<T: ?Sized + Trace> Trace for Box<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.trace_element(tracer.owns(self), &**self)
     }
+}
+
+// SAFETY: traces the one value it owns.
+unsafe impl<T: ?Sized + Trace> ExactTrace for Box<T> {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        (**self).trace_pass::<P>(tracer)
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        tracer.field::<P, T>(self)
     }
 }
 
@@ -832,18 +898,19 @@ macro_rules! sequence {
                     }
                 }
             }
+        }
+        // SAFETY: traces each element once, in place; iterating runs no
+        // user code (no hasher, no `Ord`).
+        unsafe impl<T: Trace $(, $s)?> ExactTrace for $t<T $(, $s)?> {
             #[inline]
-            fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+            fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
                 if T::MAY_CONTAIN_GC {
                     for item in self {
-                        item.trace_pass::<P>(tracer);
+                        tracer.field::<P, T>(item);
                     }
                 }
             }
         }
-        // SAFETY: traces each element once, in place; iterating runs no
-        // user code (no hasher, no `Ord`).
-        unsafe impl<T: Trace $(, $s)?> ExactTrace for $t<T $(, $s)?> {}
     )*};
 }
 
@@ -867,11 +934,15 @@ impl<T: Trace> Trace for [T] {
             }
         }
     }
+}
+
+// SAFETY: traces each element once, in place.
+unsafe impl<T: Trace> ExactTrace for [T] {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
         if T::MAY_CONTAIN_GC {
             for item in self {
-                item.trace_pass::<P>(tracer);
+                tracer.field::<P, T>(item);
             }
         }
     }
@@ -884,9 +955,13 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.as_slice().trace(tracer)
     }
+}
+
+// SAFETY: traces each element once, in place.
+unsafe impl<T: Trace, const N: usize> ExactTrace for [T; N] {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        self.as_slice().trace_pass::<P>(tracer)
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        self.as_slice().trace_exact::<P>(tracer)
     }
 }
 
@@ -904,18 +979,19 @@ macro_rules! map {
                     }
                 }
             }
-            fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        }
+        // SAFETY: traces each key and value once; iterating calls no hasher
+        // and no `Ord`.
+        unsafe impl<K: Trace, V: Trace $(, $s)?> ExactTrace for $t<K, V $(, $s)?> {
+            fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
                 if Self::MAY_CONTAIN_GC {
                     for (k, v) in self {
-                        k.trace_pass::<P>(tracer);
-                        v.trace_pass::<P>(tracer);
+                        tracer.field::<P, K>(k);
+                        tracer.field::<P, V>(v);
                     }
                 }
             }
         }
-        // SAFETY: traces each key and value once; iterating calls no hasher
-        // and no `Ord`.
-        unsafe impl<K: Trace, V: Trace $(, $s)?> ExactTrace for $t<K, V $(, $s)?> {}
     )*};
 }
 
@@ -930,10 +1006,14 @@ impl<T: Trace> Trace for Option<T> {
             v.trace(tracer);
         }
     }
+}
+
+// SAFETY: traces the value it holds, if any.
+unsafe impl<T: Trace> ExactTrace for Option<T> {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
         if let Some(v) = self {
-            v.trace_pass::<P>(tracer);
+            tracer.field::<P, T>(v);
         }
     }
 }
@@ -948,11 +1028,15 @@ impl<T: Trace, E: Trace> Trace for Result<T, E> {
             Err(e) => e.trace(tracer),
         }
     }
+}
+
+// SAFETY: traces the variant it holds.
+unsafe impl<T: Trace, E: Trace> ExactTrace for Result<T, E> {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
         match self {
-            Ok(v) => v.trace_pass::<P>(tracer),
-            Err(e) => e.trace_pass::<P>(tracer),
+            Ok(v) => tracer.field::<P, T>(v),
+            Err(e) => tracer.field::<P, E>(e),
         }
     }
 }
@@ -964,9 +1048,13 @@ impl<T: Trace> Trace for std::cmp::Reverse<T> {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.0.trace(tracer)
     }
+}
+
+// SAFETY: traces the value it wraps.
+unsafe impl<T: Trace> ExactTrace for std::cmp::Reverse<T> {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        self.0.trace_pass::<P>(tracer)
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        tracer.field::<P, T>(&self.0)
     }
 }
 
@@ -984,15 +1072,21 @@ impl<T: ?Sized + Trace> Trace for RefCell<T> {
             inner.trace(tracer);
         }
     }
+}
+
+// SAFETY: traces its contents (or nothing while a `RefMut` exists); taking
+// and releasing the borrow runs no user code.
+unsafe impl<T: ?Sized + Trace> ExactTrace for RefCell<T> {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        // Guarded, like `trace`: exactness is a promise about what is
-        // reported, and memory safety must not rest on it (a trace that
-        // ran user code could otherwise free what is being iterated).
-        if T::MAY_CONTAIN_GC
-            && let Ok(inner) = self.try_borrow()
-        {
-            inner.trace_pass::<P>(tracer);
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC {
+            // SAFETY: no `RefMut` exists (checked), and none can be taken
+            // while `inner` is in use: an exact trace runs no user code
+            // (`ExactTrace`; `Tracer::field` skips any type that is not
+            // exact), so nothing but this trace touches the cell.
+            if let Ok(inner) = unsafe { self.try_borrow_unguarded() } {
+                tracer.field::<P, T>(inner);
+            }
         }
     }
 }
@@ -1006,20 +1100,24 @@ impl<T: Default> Drop for PutBack<'_, T> {
     }
 }
 
-/// A `Cell` hands out no references. If `T`'s trace is exact it runs no
-/// code that could `set` the cell, so it is traced in place; otherwise the
-/// value is taken out for the duration of the trace and put back.
+/// A `Cell` hands out no references. If `T` is exact, its `trace_exact`
+/// runs no code that could `set` the cell, so it is traced in place;
+/// otherwise the value is taken out for the duration of the trace and put
+/// back.
 impl<T: Trace + Default> Trace for Cell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::MAY_CONTAIN_GC && T::EXACT.is_exact() {
-            // SAFETY: an exact trace runs nothing but tracers and other
+        if !T::MAY_CONTAIN_GC {
+            return;
+        }
+        if let Some(trace) = T::EXACT.pass::<AnyPass>() {
+            // SAFETY: an exact trace runs nothing but the tracer and other
             // exact traces (`ExactTrace`), none of which writes to this
             // cell, so the shared borrow is never aliased by a write.
-            unsafe { (*self.as_ptr()).trace(tracer) }
-        } else if T::MAY_CONTAIN_GC {
+            tracer.trace_exact_in(self, unsafe { &*self.as_ptr() }, trace);
+        } else {
             let held = PutBack(self, self.take());
             // Dropped before `held`: the relocation ends before the value
             // goes back, on every path.
@@ -1028,15 +1126,17 @@ impl<T: Trace + Default> Trace for Cell<T> {
             held.1.trace(&mut scope);
         }
     }
+}
+
+// SAFETY: traces the value in place through its `trace_exact` (`field`
+// skips a `T` that is not exact, whose trace could `set` the cell).
+unsafe impl<T: Trace + Default> ExactTrace for Cell<T> {
     #[inline]
-    fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-        // A pass traces only exact values, so `T` is exact here; the copying
-        // path above stays for any other caller.
-        if T::MAY_CONTAIN_GC && T::EXACT.is_exact() {
-            // SAFETY: as in `trace`: an exact trace never writes to the cell.
-            unsafe { (*self.as_ptr()).trace_pass::<P>(tracer) }
-        } else {
-            self.trace(tracer)
+    fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+        if T::MAY_CONTAIN_GC {
+            // SAFETY: as in `trace`: an exact trace never writes to the
+            // cell, and `field` runs nothing else.
+            tracer.field::<P, T>(unsafe { &*self.as_ptr() })
         }
     }
 }
@@ -1052,15 +1152,16 @@ macro_rules! tuple {
                 let ($($name,)+) = self;
                 $($name.trace(tracer);)+
             }
-            #[inline]
-            #[allow(non_snake_case)]
-            fn trace_pass<P: Pass>(&self, tracer: &mut Tracer<'_>) {
-                let ($($name,)+) = self;
-                $($name.trace_pass::<P>(tracer);)+
-            }
         }
         // SAFETY: traces each element once, in place.
-        unsafe impl<$($name: Trace),+> ExactTrace for ($($name,)+) {}
+        unsafe impl<$($name: Trace),+> ExactTrace for ($($name,)+) {
+            #[inline]
+            #[allow(non_snake_case)]
+            fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
+                let ($($name,)+) = self;
+                $(tracer.field::<P, $name>($name);)+
+            }
+        }
     };
 }
 
@@ -1076,37 +1177,6 @@ tuple!(A B C D E F G H I);
 tuple!(A B C D E F G H I J);
 tuple!(A B C D E F G H I J K);
 tuple!(A B C D E F G H I J K L);
-
-// The `ExactTrace` proofs of the impls above (the leaves', sequences',
-// maps' and tuples' are in their macros). Each impl reports what it owns in place,
-// once, and calls only the `trace` of the types it `and`s into its `EXACT`.
-
-// SAFETY: reports the handle itself, where it lives.
-unsafe impl<T: ?Sized + 'static> ExactTrace for Gc<T> {}
-// SAFETY: reports nothing.
-unsafe impl<T: ?Sized + 'static> ExactTrace for Weak<T> {}
-// SAFETY: reports nothing (borrowed data is not owned).
-unsafe impl<T: ?Sized> ExactTrace for &T {}
-// SAFETY: reports nothing.
-unsafe impl<T: ?Sized> ExactTrace for PhantomData<T> {}
-// SAFETY: traces the one value it owns.
-unsafe impl<T: ?Sized + Trace> ExactTrace for Box<T> {}
-// SAFETY: traces each element once, in place.
-unsafe impl<T: Trace> ExactTrace for [T] {}
-// SAFETY: traces each element once, in place.
-unsafe impl<T: Trace, const N: usize> ExactTrace for [T; N] {}
-// SAFETY: traces the value it holds, if any.
-unsafe impl<T: Trace> ExactTrace for Option<T> {}
-// SAFETY: traces the variant it holds.
-unsafe impl<T: Trace, E: Trace> ExactTrace for Result<T, E> {}
-// SAFETY: traces the value it wraps.
-unsafe impl<T: Trace> ExactTrace for std::cmp::Reverse<T> {}
-// SAFETY: traces its contents through a `Ref` (or nothing while a `RefMut`
-// exists); taking and releasing the `Ref` runs no user code.
-unsafe impl<T: ?Sized + Trace> ExactTrace for RefCell<T> {}
-// SAFETY: for an exact `T`, traces the value in place; for any other `T`
-// its `EXACT` is false (the copying path runs `T::default` and drops).
-unsafe impl<T: Trace + Default> ExactTrace for Cell<T> {}
 
 #[cfg(test)]
 mod tests {
@@ -1140,6 +1210,25 @@ mod tests {
             TRACED_AT.with(|t| t.set(std::ptr::from_ref(self).addr()));
             self.0.trace(tracer);
         }
+    }
+
+    /// `Tracer::field`, what every exact trace reaches its fields through,
+    /// runs the field type's own `trace_exact`, and for a type that is not
+    /// exact nothing at all (its `trace` is user code).
+    #[test]
+    fn field_skips_a_type_that_is_not_exact() {
+        let target = Gc::new(7u8);
+        let inexact = WhereTraced(Some(target.clone()));
+        let exact = Some(target.clone());
+        let mut out = Vec::new();
+        let mut tracer = Tracer::new(Mode::Referents(&mut out));
+        TRACED_AT.with(|t| t.set(0));
+        tracer.field::<AnyPass, _>(&inexact);
+        assert_eq!(TRACED_AT.with(Cell::get), 0, "ran an inexact trace");
+        tracer.field::<AnyPass, _>(&exact);
+        drop(tracer);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].ptr_eq(&target));
     }
 
     #[test]
@@ -1230,10 +1319,10 @@ mod tests {
         let before = word.get();
         let mut tracer = Tracer::new(Mode::Count(0));
         tracer.trusted = false;
-        target.trace_pass::<CountPass>(&mut tracer);
+        target.trace_exact::<CountPass>(&mut tracer);
         assert_eq!(word.get(), before, "counted while not trusted");
         tracer.trusted = true;
-        target.trace_pass::<CountPass>(&mut tracer);
+        target.trace_exact::<CountPass>(&mut tracer);
         assert_eq!(word.get(), before + REFS_ONE, "not counted while trusted");
         word.set(before);
     }
@@ -1248,10 +1337,10 @@ mod tests {
         let mut tracer = Tracer::new(Mode::Count(0));
         tracer.trusted = true;
         let guard = cell.borrow_mut();
-        cell.trace_pass::<CountPass>(&mut tracer);
+        cell.trace_exact::<CountPass>(&mut tracer);
         assert_eq!(word.get(), before, "looked into a borrowed cell");
         drop(guard);
-        cell.trace_pass::<CountPass>(&mut tracer);
+        cell.trace_exact::<CountPass>(&mut tracer);
         assert_eq!(word.get(), before + REFS_ONE);
         word.set(before);
     }

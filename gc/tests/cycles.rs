@@ -225,8 +225,8 @@ fn cycles_through_every_std_container() {
 }
 
 /// `Everything` without the `dyn` field: exact, so the collector's hot
-/// passes trace it through the `trace_pass` copies of the std impls and
-/// the derive, not through `trace`.
+/// passes trace it through the `trace_exact` of the std impls and the
+/// derive, not through `trace`.
 #[derive(Trace)]
 #[allow(clippy::large_enum_variant)]
 enum ExactEverything {

@@ -15,9 +15,11 @@
 //!   counts as recursive above, or `#[trace(tracked)]`, makes it not exact
 //!   (asking would be a cycle); that only costs the collector its final
 //!   check;
-//! - overrides the hidden `trace_pass` with the same body calling each
-//!   field's `trace_pass` (what the collector's hot passes call on exact
-//!   values);
+//! - writes that impl's `trace_exact` (what the collector calls on exact
+//!   values, compiled for each of its passes) with the same shape of body,
+//!   reaching each field through the tracer's own method `field`, a
+//!   method call on the `&mut cyclegc::Tracer` the trait's signature pins,
+//!   so no path in the user's crate can redirect it;
 //! - bounds every type parameter by `Trace`;
 //! - with `#[trace(finalize)]` on the type, forwards `Trace::finalize` to
 //!   the type's `cyclegc::Finalize` impl and sets `FINALIZE`.
@@ -187,19 +189,16 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
     let tracer = Ident::new("__tracer", Span::mixed_site());
 
     let pass = Ident::new("__CyclegcPass", Span::mixed_site());
-    // The body twice: once calling each field's `trace`, once its
-    // `trace_pass` (the collector's hot passes, for exact types).
-    let trace_call = quote!(::cyclegc::Trace::trace);
-    let pass_call = quote!(::cyclegc::Trace::trace_pass::<#pass>);
+    // The body twice: once calling each field's `trace`, once reporting it
+    // through `Tracer::field` in the pass (for `ExactTrace::trace_exact`).
+    let trace_call = |b: &Ident| quote!(::cyclegc::Trace::trace(#b, #tracer););
+    let pass_call = |b: &Ident| quote!(#tracer.field::<#pass, _>(#b););
     let mut all_fields: Vec<Field> = Vec::new();
     let (body, pass_body) = match &input.data {
         Data::Struct(data) => {
             let (traced, pattern) = fields(&data.fields)?;
-            let body = |call: &TokenStream2| {
-                let calls = traced.iter().map(|f| {
-                    let b = &f.binding;
-                    quote!(#call(#b, #tracer);)
-                });
+            let body = |call: &dyn Fn(&Ident) -> TokenStream2| {
+                let calls = traced.iter().map(|f| call(&f.binding));
                 quote! {
                     let #name #pattern = *self;
                     #(#calls)*
@@ -216,13 +215,10 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
                 variants.push((&variant.ident, traced.len(), pattern));
                 all_fields.extend(traced);
             }
-            let body = |call: &TokenStream2| {
+            let body = |call: &dyn Fn(&Ident) -> TokenStream2| {
                 let mut fields = all_fields.iter();
                 let arms = variants.iter().map(|(ident, count, pattern)| {
-                    let calls = fields.by_ref().take(*count).map(|f| {
-                        let b = &f.binding;
-                        quote!(#call(#b, #tracer);)
-                    });
+                    let calls = fields.by_ref().take(*count).map(|f| call(&f.binding));
                     quote!(#name::#ident #pattern => { #(#calls)* })
                 });
                 quote! {
@@ -315,17 +311,20 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
             fn trace(&self, #tracer: &mut ::cyclegc::Tracer<'_>) {
                 #body
             }
+        }
+
+        // SAFETY: `trace_exact` reports each field not marked
+        // `#[trace(skip)]` once, in place, through the tracer's own
+        // `field` (which runs the field type's `trace_exact`, or nothing),
+        // and does nothing else; `trace` above visits the same fields;
+        // `EXACT` ands in every traced field's type.
+        #[automatically_derived]
+        unsafe impl #impl_generics ::cyclegc::ExactTrace for #name #ty_generics #where_clause {
             #[inline]
             #[allow(unused_variables)]
-            fn trace_pass<#pass: ::cyclegc::Pass>(&self, #tracer: &mut ::cyclegc::Tracer<'_>) {
+            fn trace_exact<#pass: ::cyclegc::Pass>(&self, #tracer: &mut ::cyclegc::Tracer<'_>) {
                 #pass_body
             }
         }
-
-        // SAFETY: the derived `trace` above traces each field not marked
-        // `#[trace(skip)]` once, in place, and nothing else; `EXACT` ands
-        // in every traced field's type.
-        #[automatically_derived]
-        unsafe impl #impl_generics ::cyclegc::ExactTrace for #name #ty_generics #where_clause {}
     })
 }
