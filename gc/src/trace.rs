@@ -1221,12 +1221,13 @@ mod tests {
         let inexact = WhereTraced(Some(target.clone()));
         let exact = Some(target.clone());
         let mut out = Vec::new();
-        let mut tracer = Tracer::new(Mode::Referents(&mut out));
         TRACED_AT.with(|t| t.set(0));
-        tracer.field::<AnyPass, _>(&inexact);
-        assert_eq!(TRACED_AT.with(Cell::get), 0, "ran an inexact trace");
-        tracer.field::<AnyPass, _>(&exact);
-        drop(tracer);
+        {
+            let mut tracer = Tracer::new(Mode::Referents(&mut out));
+            tracer.field::<AnyPass, _>(&inexact);
+            assert_eq!(TRACED_AT.with(Cell::get), 0, "ran an inexact trace");
+            tracer.field::<AnyPass, _>(&exact);
+        }
         assert_eq!(out.len(), 1);
         assert!(out[0].ptr_eq(&target));
     }
