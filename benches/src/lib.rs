@@ -9,9 +9,10 @@
 //! * The `wp_system`, `wp_pymalloc`, `wp_mimalloc` and `wp_jemalloc`
 //!   binaries each install one allocator as `#[global_allocator]` and run one
 //!   whole-program workload of [`whole`], printing [`whole::protocol`] lines.
-//! * The `gc_peers` binary runs one GC workload of [`gc_workloads`] on one
-//!   of cyclegc's peers, in a process of its own so a stack overflow is a
-//!   result.
+//! * The `gc_peers` binary runs one GC workload of [`gc_workloads`] on
+//!   cyclegc or one of its peers, in a process of its own so a stack
+//!   overflow is a result; `gc_peers_pymalloc` does the same for cyclegc with
+//!   pymalloc as the global allocator.
 //! * `cargo run --release -p benches --bin report` runs short versions of
 //!   all of these, allocators and peers interleaved, and writes a markdown
 //!   report with SVG charts ([`report`]).
@@ -23,7 +24,7 @@
 //! | [`rng`] | the fixed-seed generator every randomised workload uses |
 //! | [`micro`] | micro-benchmarks that call an allocator's `GlobalAlloc` directly |
 //! | [`whole`] | whole-program workloads run under a swapped global allocator |
-//! | [`gc_workloads`] | the peer side of the GC benchmarks: `Rc`, bacon_rajan_cc, dumpster, gc |
+//! | [`gc_workloads`] | the GC benchmarks: cyclegc (under either global allocator), `Rc`, bacon_rajan_cc, dumpster, gc |
 //! | [`rss`] | `VmRSS` / `VmHWM` from `/proc/self/status` |
 //! | [`report`] | statistics, tables, charts and the runners behind the `report` binary |
 

@@ -4,8 +4,8 @@
 //! SVG charts.
 //!
 //! Options: `--quick` (a smoke run of seconds), `--reps N`, `--no-build`
-//! (do not build the `wp_*` and `gc_peers` binaries), `--micro-only`,
-//! `--whole-only`, `--gc-only`, `--no-gc`,
+//! (do not build the `wp_*`, `gc_peers` and `gc_peers_pymalloc` binaries),
+//! `--micro-only`, `--whole-only`, `--gc-only`, `--no-gc`,
 //! `--filter SUBSTRING` (only the workloads whose name contains it).
 
 use std::process::ExitCode;

@@ -2,20 +2,30 @@
 //! cycles), `bacon_rajan_cc`, `dumpster` and `gc`, on the same workloads,
 //! each peer one [`GcHeap`] implementation.
 //!
+//! `cyclegc` runs twice, the same [`GcHeap`] code in two binaries: in
+//! `gc_peers`, whose global allocator is the system's like every other
+//! peer's (cyclegc's boxes come from pymalloc whatever the global allocator
+//! is, so only what the nodes own, their `Vec` edge buffers, comes from
+//! glibc), and as `cyclegc+pymalloc` in `gc_peers_pymalloc`, which has
+//! `pymalloc::PyMalloc` as its `#[global_allocator]`, the setup the project
+//! recommends. [`Peer::binary`] says which binary runs a peer; each binary
+//! refuses the peers of the other, so a result's label always says which
+//! global allocator it ran under.
+//!
 //! The rust GC crates trace recursively, so a long enough chain overflows
 //! the stack. That is a result, not something to hide: each run is a fresh
-//! `gc_peers` process whose workload runs on a thread with a known stack
-//! ([`STACK_BYTES`], the size of a main thread's default stack), and the
-//! report records a run that died of a stack overflow as such. The full
-//! collection is also run on a 1 GiB stack, to time the tracers that do
-//! not fit in 8 MiB.
+//! `gc_peers` (or `gc_peers_pymalloc`) process whose workload runs on a
+//! thread with a known stack ([`STACK_BYTES`], the size of a main thread's
+//! default stack), and the report records a run that died of a stack
+//! overflow as such. The full collection is also run on a 1 GiB stack, to
+//! time the tracers that do not fit in 8 MiB.
 //!
 //! | file | holds |
 //! |---|---|
 //! | `heap` | the [`GcHeap`] trait every peer implements, and the node tally |
 //! | `cyclegc_peer`, `rc`, `bacon`, `dumpster_peer`, `rust_gc` | one peer each |
 //! | `workloads` | the workloads, generic over the peer |
-//! | `child` | `main` of the `gc_peers` binary |
+//! | `child` | `main` of the `gc_peers` and `gc_peers_pymalloc` binaries |
 
 mod bacon;
 pub mod child;
@@ -34,13 +44,27 @@ use crate::whole::{Metric, Scale};
 /// usual default on Linux.
 pub const STACK_BYTES: usize = 8 << 20;
 
-/// One GC implementation.
+/// The binary that runs the peers under the system allocator.
+pub const SYSTEM_BINARY: &str = "gc_peers";
+
+/// The binary whose `#[global_allocator]` is `pymalloc::PyMalloc`.
+pub const PYMALLOC_BINARY: &str = "gc_peers_pymalloc";
+
+/// Every binary that runs GC workloads, one per global allocator.
+pub const BINARIES: [&str; 2] = [SYSTEM_BINARY, PYMALLOC_BINARY];
+
+/// One GC implementation, in one process configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Peer {
     /// `std::rc::Rc` (no cycle collection: the speed baseline).
     Rc,
-    /// `cyclegc`, the crate under test.
+    /// `cyclegc`, the crate under test, with the system allocator as the
+    /// global allocator (its boxes still come from pymalloc).
     Cyclegc,
+    /// `cyclegc` with `pymalloc::PyMalloc` as the global allocator too, as
+    /// the project recommends: the same code as [`Peer::Cyclegc`], run by
+    /// the `gc_peers_pymalloc` binary.
+    CyclegcPymalloc,
     /// `bacon_rajan_cc` 0.4.
     BaconRajan,
     /// `dumpster` 2.x (`unsync`).
@@ -50,20 +74,24 @@ pub enum Peer {
 }
 
 impl Peer {
-    /// Every peer, `Rc` first (the baseline).
-    pub const ALL: [Peer; 5] = [
+    /// Every peer, `Rc` first (the baseline), then `cyclegc` (the subject)
+    /// and `cyclegc` with pymalloc as its global allocator.
+    pub const ALL: [Peer; 6] = [
         Peer::Rc,
         Peer::Cyclegc,
+        Peer::CyclegcPymalloc,
         Peer::BaconRajan,
         Peer::Dumpster,
         Peer::RustGc,
     ];
 
-    /// The crate's name.
+    /// The name on the command line and in reports: the crate's name, with
+    /// `+pymalloc` for cyclegc under the pymalloc global allocator.
     pub const fn name(self) -> &'static str {
         match self {
             Peer::Rc => rc::RcPeer::NAME,
             Peer::Cyclegc => cyclegc_peer::CyclegcPeer::NAME,
+            Peer::CyclegcPymalloc => "cyclegc+pymalloc",
             Peer::BaconRajan => bacon::BaconPeer::NAME,
             Peer::Dumpster => dumpster_peer::DumpsterPeer::NAME,
             Peer::RustGc => rust_gc::RustGcPeer::NAME,
@@ -79,18 +107,32 @@ impl Peer {
     pub const fn collects(self) -> bool {
         match self {
             Peer::Rc => rc::RcPeer::COLLECTS,
-            Peer::Cyclegc => cyclegc_peer::CyclegcPeer::COLLECTS,
+            Peer::Cyclegc | Peer::CyclegcPymalloc => cyclegc_peer::CyclegcPeer::COLLECTS,
             Peer::BaconRajan => bacon::BaconPeer::COLLECTS,
             Peer::Dumpster => dumpster_peer::DumpsterPeer::COLLECTS,
             Peer::RustGc => rust_gc::RustGcPeer::COLLECTS,
         }
     }
 
-    /// Runs `w` at size `param` on this peer, on the calling thread.
+    /// The binary ([`BINARIES`]) whose processes run this peer:
+    /// [`PYMALLOC_BINARY`] for [`Peer::CyclegcPymalloc`], [`SYSTEM_BINARY`]
+    /// for the others.
+    pub const fn binary(self) -> &'static str {
+        match self {
+            Peer::CyclegcPymalloc => PYMALLOC_BINARY,
+            Peer::Rc | Peer::Cyclegc | Peer::BaconRajan | Peer::Dumpster | Peer::RustGc => {
+                SYSTEM_BINARY
+            }
+        }
+    }
+
+    /// Runs `w` at size `param` on this peer, on the calling thread, under
+    /// whatever global allocator the process has (the binary of
+    /// [`Peer::binary`] is what gives the peer its own).
     pub fn run(self, w: GcWorkload, param: u64) -> Vec<Metric> {
         match self {
             Peer::Rc => w.run::<rc::RcPeer>(param),
-            Peer::Cyclegc => w.run::<cyclegc_peer::CyclegcPeer>(param),
+            Peer::Cyclegc | Peer::CyclegcPymalloc => w.run::<cyclegc_peer::CyclegcPeer>(param),
             Peer::BaconRajan => w.run::<bacon::BaconPeer>(param),
             Peer::Dumpster => w.run::<dumpster_peer::DumpsterPeer>(param),
             Peer::RustGc => w.run::<rust_gc::RustGcPeer>(param),
@@ -251,10 +293,33 @@ mod tests {
                 let left = heap::live_nodes() - before;
                 let what = format!("{} {}: {left} nodes left", p.name(), w.name());
                 assert!(left >= live, "{what}");
-                if p == Peer::Cyclegc {
+                if matches!(p, Peer::Cyclegc | Peer::CyclegcPymalloc) {
                     assert_eq!(left, live, "{what}");
                 }
             }
         }
+    }
+
+    /// Each peer's name is its own and reads back as that peer, and only
+    /// `cyclegc+pymalloc` runs in the pymalloc binary: the two cyclegc
+    /// columns differ in the process they run in, not in the heap code.
+    #[test]
+    fn names_and_binaries() {
+        for p in Peer::ALL {
+            assert_eq!(Peer::from_name(p.name()), Some(p), "{p:?}");
+            assert!(BINARIES.contains(&p.binary()), "{p:?}");
+        }
+        let names: std::collections::HashSet<_> = Peer::ALL.map(Peer::name).into_iter().collect();
+        assert_eq!(names.len(), Peer::ALL.len());
+        assert_eq!(Peer::ALL[0], Peer::Rc);
+        assert_eq!(Peer::ALL[1], Peer::Cyclegc);
+        assert_eq!(Peer::CyclegcPymalloc.name(), "cyclegc+pymalloc");
+        assert_eq!(Peer::CyclegcPymalloc.binary(), "gc_peers_pymalloc");
+        let in_pymalloc: Vec<Peer> = Peer::ALL
+            .into_iter()
+            .filter(|p| p.binary() == PYMALLOC_BINARY)
+            .collect();
+        assert_eq!(in_pymalloc, [Peer::CyclegcPymalloc]);
+        assert!(Peer::CyclegcPymalloc.collects());
     }
 }

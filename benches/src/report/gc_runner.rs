@@ -1,5 +1,7 @@
 //! Runs the GC workloads for the report: each (peer, workload, repetition)
-//! in a fresh `gc_peers` process, peers interleaved. A run that overflows
+//! in a fresh process of the peer's binary ([`Peer::binary`]: `gc_peers`,
+//! or `gc_peers_pymalloc` for `cyclegc+pymalloc`), peers interleaved. A run
+//! that overflows
 //! its stack, or dies otherwise, is recorded with the reason; a workload
 //! that times a collection is marked "no cycle collector" for `Rc`.
 
@@ -17,7 +19,7 @@ pub struct GcPlan {
     pub reps: usize,
     /// Size of each run.
     pub scale: Scale,
-    /// Where the `gc_peers` binary is.
+    /// Where the `gc_peers` and `gc_peers_pymalloc` binaries are.
     pub bin_dir: PathBuf,
     /// The workloads to run.
     pub workloads: Vec<GcWorkload>,
@@ -31,9 +33,14 @@ pub struct GcResults {
     pub leaks: Comparison,
 }
 
-/// The path of the `gc_peers` binary in `bin_dir`.
-pub fn child_path(bin_dir: &Path) -> PathBuf {
-    bin_dir.join(format!("gc_peers{}", std::env::consts::EXE_SUFFIX))
+/// The path in `bin_dir` of the binary that runs `peer`.
+pub fn child_path(bin_dir: &Path, peer: Peer) -> PathBuf {
+    binary_path(bin_dir, peer.binary())
+}
+
+/// The path in `bin_dir` of the binary called `name`.
+pub fn binary_path(bin_dir: &Path, name: &str) -> PathBuf {
+    bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// The unit of a metric, from its name: `ns_per_…`, `…_ms`, `…_us`, or a
@@ -54,7 +61,7 @@ fn unit_of(metric: &str) -> &'static str {
 /// per row.
 pub fn run(plan: &GcPlan, mut log: impl FnMut(&str)) -> GcResults {
     let peers = Peer::ALL;
-    let program = child_path(&plan.bin_dir);
+    let programs = peers.map(|p| child_path(&plan.bin_dir, p));
     let mut time_rows = Vec::new();
     let mut leak_rows = Vec::new();
     for &w in &plan.workloads {
@@ -67,7 +74,7 @@ pub fn run(plan: &GcPlan, mut log: impl FnMut(&str)) -> GcResults {
             if plan.scale == Scale::Quick {
                 args.push("--quick");
             }
-            process::run_child(&program, &args).map_err(|why| {
+            process::run_child(&programs[i], &args).map_err(|why| {
                 if why == "stack overflow" {
                     format!("stack overflow ({} MiB)", w.stack_bytes() >> 20)
                 } else {
@@ -100,16 +107,30 @@ pub fn run(plan: &GcPlan, mut log: impl FnMut(&str)) -> GcResults {
         }
     }
     let contenders: Vec<String> = peers.iter().map(|p| p.name().to_string()).collect();
+    // cyclegc under the other global allocator is the subject again, not a
+    // peer to compare it with.
+    let variants: Vec<usize> = peers
+        .iter()
+        .enumerate()
+        .filter(|&(_, &p)| p == Peer::CyclegcPymalloc)
+        .map(|(i, _)| i)
+        .collect();
     let how = format!(
-        "Each run is a fresh `gc_peers` process; the workload runs on a thread with a {} MiB \
-         stack (1 GiB where the row says so), and a run that overflows it is shown as \
-         such. {} runs per peer and workload, interleaved. `Rc` reclaims no cycle: it is \
-         the speed floor, and has no collection to time. cyclegc allocates its boxes \
-         from pymalloc; the other peers from the system allocator (the process default, \
-         as a user would have them). bacon_rajan_cc has no automatic trigger, so the \
-         random graph calls its `collect_cycles` every 10 000 operations; the others use \
-         their own triggers. The young pause is a generation-0 collection for cyclegc \
-         and a full one for the peers, which have no generations.",
+        "Each run is a fresh process; the workload runs on a thread with a {} MiB stack \
+         (1 GiB where the row says so), and a run that overflows it is shown as such. {} \
+         runs per peer and workload, interleaved. `Rc` reclaims no cycle: it is the speed \
+         floor, and has no collection to time. Every column but one runs in `gc_peers`, \
+         whose global allocator is the system allocator (the process default, as a user \
+         would have it): the peers allocate everything from glibc, and cyclegc its `Gc` \
+         boxes from pymalloc (it always does) but everything else, like the nodes' `Vec` \
+         edge buffers, from glibc. cyclegc+pymalloc is the same cyclegc code run in \
+         `gc_peers_pymalloc`, whose `#[global_allocator]` is pymalloc, as the project \
+         recommends, so the edge buffers come from pymalloc too. The cyclegc column is \
+         the one compared with the best peer; cyclegc+pymalloc is not counted as its \
+         peer. bacon_rajan_cc has no automatic trigger, so the random graph calls its \
+         `collect_cycles` every 10 000 operations; the others use their own triggers. \
+         The young pause is a generation-0 collection for cyclegc and a full one for the \
+         peers, which have no generations.",
         STACK_BYTES >> 20,
         plan.reps
     );
@@ -121,6 +142,7 @@ pub fn run(plan: &GcPlan, mut log: impl FnMut(&str)) -> GcResults {
             contenders: contenders.clone(),
             baseline: 0,
             subject: Some(1),
+            variants: variants.clone(),
             rows: time_rows,
         },
         leaks: Comparison {
@@ -132,6 +154,7 @@ pub fn run(plan: &GcPlan, mut log: impl FnMut(&str)) -> GcResults {
             contenders,
             baseline: 0,
             subject: Some(1),
+            variants,
             rows: leak_rows,
         },
     }
@@ -147,5 +170,21 @@ mod tests {
         assert_eq!(unit_of("time_ms"), "ms");
         assert_eq!(unit_of("pause_us"), "µs");
         assert_eq!(unit_of("leaked_nodes"), "count");
+    }
+
+    /// The pymalloc contender runs in `gc_peers_pymalloc`, every other peer
+    /// (plain cyclegc included) in `gc_peers`.
+    #[test]
+    fn each_peer_in_its_binary() {
+        let dir = Path::new("/bin/dir");
+        let exe = std::env::consts::EXE_SUFFIX;
+        for p in Peer::ALL {
+            let want = if p == Peer::CyclegcPymalloc {
+                format!("/bin/dir/gc_peers_pymalloc{exe}")
+            } else {
+                format!("/bin/dir/gc_peers{exe}")
+            };
+            assert_eq!(child_path(dir, p), PathBuf::from(want), "{p:?}");
+        }
     }
 }

@@ -83,6 +83,7 @@ pub fn run(workloads: &[Micro], plan: MicroPlan, mut log: impl FnMut(&str)) -> C
         contenders: allocators.iter().map(|a| a.name().to_string()).collect(),
         baseline: 0,
         subject: Some(1),
+        variants: Vec::new(),
         rows,
     }
 }

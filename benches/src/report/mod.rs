@@ -4,8 +4,9 @@
 //! The report is a list of sections, each a [`table::Comparison`] (rows of
 //! workloads, columns of contenders, a baseline column and a subject column)
 //! drawn as a markdown table and a chart. The allocator sections compare
-//! pymalloc with system, mimalloc and jemalloc; a GC section (cyclegc beside
-//! `Rc` and the GC crates) is another `Comparison` pushed onto the same list.
+//! pymalloc with system, mimalloc and jemalloc; a GC section (cyclegc, under
+//! the system and under the pymalloc global allocator, beside `Rc` and the GC
+//! crates) is another `Comparison` pushed onto the same list.
 //!
 //! | file | holds |
 //! |---|---|
@@ -14,8 +15,8 @@
 //! | `chart` | SVG grouped bar charts (plotters) |
 //! | `machine` | CPU, cores, load, date |
 //! | `micro_runner` | calibrated, interleaved micro-benchmark runs |
-//! | `whole_runner` | building and running the `wp_*` children |
-//! | `gc_runner` | running the `gc_peers` children |
+//! | `whole_runner` | building the `wp_*` and `gc_peers*` children, running the `wp_*` ones |
+//! | `gc_runner` | running the `gc_peers` and `gc_peers_pymalloc` children |
 //! | `process` | one child process: its result lines or why it failed |
 //! | `sweep` | one workload on every contender, interleaved, with failures |
 //! | `document` | assembling and writing the files |
@@ -45,7 +46,7 @@ pub use document::{Section, write};
 pub struct Options {
     /// A smoke run of a few seconds instead of a few minutes.
     pub quick: bool,
-    /// Do not run cargo to build the `wp_*` binaries first.
+    /// Do not run cargo to build the `wp_*` and `gc_peers*` binaries first.
     pub no_build: bool,
     /// Repetitions, overriding the default of the chosen mode.
     pub reps: Option<usize>,
@@ -107,7 +108,7 @@ pub fn run(opts: &Options) -> Result<PathBuf, String> {
         && let Err(e) = whole_runner::build_children(&bin_dir)
     {
         eprintln!("report: {e}");
-        notes.push(format!("Building the whole-program binaries failed: {e}."));
+        notes.push(format!("Building the benchmark binaries failed: {e}."));
     }
     if whole_ok {
         let missing: Vec<String> = crate::shim::Allocator::ALL
@@ -127,13 +128,23 @@ pub fn run(opts: &Options) -> Result<PathBuf, String> {
             whole_ok = false;
         }
     }
-    if gc_ok && !gc_runner::child_path(&bin_dir).exists() {
-        let msg = "GC workloads skipped: missing the gc_peers binary (build with \
-                   `cargo build --release -p benches --bins`)."
-            .to_string();
-        eprintln!("report: {msg}");
-        notes.push(msg);
-        gc_ok = false;
+    if gc_ok {
+        let missing: Vec<String> = crate::gc_workloads::BINARIES
+            .iter()
+            .map(|b| gc_runner::binary_path(&bin_dir, b))
+            .filter(|p| !p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !missing.is_empty() {
+            let msg = format!(
+                "GC workloads skipped: missing {} (build with \
+                 `cargo build --release -p benches --bins`).",
+                missing.join(", ")
+            );
+            eprintln!("report: {msg}");
+            notes.push(msg);
+            gc_ok = false;
+        }
     }
 
     if !opts.skip_micro {

@@ -6,6 +6,9 @@
 //! say). Lower is better for every metric in it. Ratios are taken against a
 //! *baseline* column (the system allocator; later `Rc`), and the *subject*
 //! column (pymalloc; later cyclegc) is also compared with its best peer.
+//! Columns that are the subject again in another setup (cyclegc with
+//! pymalloc as the global allocator) are its *variants*: shown, but not
+//! counted among its peers.
 
 use std::fmt::Write;
 
@@ -57,6 +60,9 @@ pub struct Comparison {
     /// Column the report is about, compared with its best peer (none while
     /// a section has only peers).
     pub subject: Option<usize>,
+    /// Columns that are the subject in another setup (cyclegc with pymalloc
+    /// as the global allocator): left out of [`Comparison::vs_best_peer`].
+    pub variants: Vec<usize>,
     /// The workloads.
     pub rows: Vec<Row>,
 }
@@ -72,7 +78,7 @@ impl Comparison {
     }
 
     /// The subject's median divided by the best (lowest) other contender's,
-    /// and that contender's name.
+    /// and that contender's name; the subject's variants are not others.
     pub fn vs_best_peer(&self, row: &Row) -> Option<(f64, &str)> {
         let subject_col = self.subject?;
         let subject = row.cells[subject_col].median()?;
@@ -80,7 +86,7 @@ impl Comparison {
             .cells
             .iter()
             .enumerate()
-            .filter(|(i, _)| *i != subject_col)
+            .filter(|(i, _)| *i != subject_col && !self.variants.contains(i))
             .filter_map(|(i, c)| Some((i, c.median()?)))
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
         (best > 0.0).then(|| (subject / best, self.contenders[i].as_str()))
@@ -112,10 +118,18 @@ impl Comparison {
         let subject = self.subject.map(|i| self.contenders[i].as_str());
         match subject {
             Some(subject) => {
+                let aside = match &self.variants[..] {
+                    [] => String::new(),
+                    v => {
+                        let names: Vec<&str> =
+                            v.iter().map(|&i| self.contenders[i].as_str()).collect();
+                        format!(" ({} aside)", names.join(", "))
+                    }
+                };
                 let _ = writeln!(
                     s,
                     "\nRelative to {base} (= 1.00; below 1 is better), and {subject} against \
-                     the best of the others:\n"
+                     the best of the others{aside}:\n"
                 );
                 let _ = writeln!(
                     s,
@@ -199,6 +213,7 @@ mod tests {
             contenders: vec!["system".into(), "pymalloc".into(), "mimalloc".into()],
             baseline: 0,
             subject: Some(1),
+            variants: Vec::new(),
             rows: vec![Row {
                 name: "w".into(),
                 detail: "alloc+free".into(),
@@ -223,5 +238,22 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("0.50 (system)"), "{md}");
+    }
+
+    /// A variant of the subject is shown but never its best peer.
+    #[test]
+    fn variants_are_not_peers() {
+        let mut c = sample();
+        c.contenders.push("pymalloc+x".into());
+        c.rows[0].cells.push(Cell::Samples(vec![5.0]));
+        assert_eq!(c.vs_best_peer(&c.rows[0]), Some((2.0, "pymalloc+x")));
+        c.variants = vec![3];
+        assert_eq!(c.vs_best_peer(&c.rows[0]), Some((0.5, "system")));
+        let md = c.to_markdown();
+        assert!(md.contains("| 0.25 | 0.50 (system) |"), "{md}");
+        assert!(
+            md.contains("the best of the others (pymalloc+x aside):"),
+            "{md}"
+        );
     }
 }

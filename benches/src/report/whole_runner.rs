@@ -37,7 +37,8 @@ pub fn child_path(bin_dir: &Path, a: Allocator) -> PathBuf {
     bin_dir.join(format!("wp_{}{}", a.name(), std::env::consts::EXE_SUFFIX))
 }
 
-/// Builds the four `wp_*` binaries and `gc_peers` with the profile and target directory the
+/// Builds the four `wp_*` binaries and the GC binaries (`gc_peers`,
+/// `gc_peers_pymalloc`) with the profile and target directory the
 /// running binary was built with (`cargo run --bin report` builds only the
 /// report itself). Cargo comes from `$CARGO` (set by `cargo run`) or `PATH`.
 pub fn build_children(bin_dir: &Path) -> Result<(), String> {
@@ -58,12 +59,16 @@ pub fn build_children(bin_dir: &Path) -> Result<(), String> {
     for a in Allocator::ALL {
         cmd.args(["--bin", &format!("wp_{}", a.name())]);
     }
-    cmd.args(["--bin", "gc_peers"]);
+    for b in crate::gc_workloads::BINARIES {
+        cmd.args(["--bin", b]);
+    }
     let status = cmd.status().map_err(|e| format!("running cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("cargo build of the wp_* binaries failed: {status}"))
+        Err(format!(
+            "cargo build of the wp_* and gc_peers* binaries failed: {status}"
+        ))
     }
 }
 
@@ -125,6 +130,7 @@ pub fn run(plan: &WholePlan, mut log: impl FnMut(&str)) -> WholeResults {
             contenders: contenders.clone(),
             baseline: 0,
             subject: Some(1),
+            variants: Vec::new(),
             rows: time_rows,
         },
         memory: Comparison {
@@ -139,6 +145,7 @@ pub fn run(plan: &WholePlan, mut log: impl FnMut(&str)) -> WholeResults {
             contenders,
             baseline: 0,
             subject: Some(1),
+            variants: Vec::new(),
             rows: memory_rows,
         },
     }
