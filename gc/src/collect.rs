@@ -689,7 +689,12 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
             }
         }
     }
-    let mut many = Vec::new();
+    // Room for every address `Mode::Verify` keeps (each box with three or
+    // more handles takes at most that many before the check fails), so
+    // that no push allocates during the trace: the global allocator may
+    // run user code, which must not run inside an exact trace.
+    // SAFETY: forwarded from the caller.
+    let mut many = Vec::with_capacity(unsafe { addresses_to_keep(head) });
     // SAFETY: forwarded from the caller; tracing never moves boxes, and a
     // box that user code could release is pinned, hence never unlinked, so
     // nothing but this function reads the `prev` links it borrows. Each
@@ -735,6 +740,28 @@ unsafe fn verify_and_mark(head: *const Links) -> bool {
         }
         ok
     }
+}
+
+/// How many handle addresses [`verify_and_mark`] may keep in its vector:
+/// the handles of each box of the ring with three or more.
+///
+/// # Safety
+/// `head` must be a consistent ring of live boxes, each moved there by
+/// `move_unreachable`.
+unsafe fn addresses_to_keep(head: *const Links) -> usize {
+    let mut total = 0;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let expected = (*cur).word.get() >> EXPECT_SHIFT;
+            if expected >= 3 {
+                total += expected;
+            }
+            cur = (*cur).next.get();
+        }
+    }
+    total
 }
 
 /// Marks every box of the ring `DROPPED`, in place of [`verify_and_mark`]

@@ -440,7 +440,9 @@ impl<'a> Tracer<'a> {
     /// mode (or [`AnyPass`]): an exact value's trace compiled for it.
     #[inline]
     pub(crate) fn trace_value_in<T: Trace, P: Pass>(&mut self, value: &T) {
-        if let Some(trace) = T::EXACT.pass::<P>() {
+        if let Some(trace) = T::EXACT.pass::<P>()
+            && self.may_trust::<P>()
+        {
             self.trusted = true;
             trace(value, self)
         } else {
@@ -516,10 +518,25 @@ impl<'a> Tracer<'a> {
         self.owned.contains(self.relocation.home_of(handle))
     }
 
+    /// Whether a trace in the pass `P` may run exact traces, trusted: not
+    /// in [`Mode::Referents`], whose reports allocate. A trusted trace runs
+    /// no user code, and the global allocator can be user code (a tracking
+    /// allocator's callback); it must not run while `RefCell`'s unguarded
+    /// borrow or `Cell`'s in-place reference is live. A constant for the
+    /// two hot passes. The final check (`Mode::Verify`) reserves its
+    /// vector before it traces.
+    #[inline(always)]
+    fn may_trust<P: Pass>(&self) -> bool {
+        P::INDEX != AnyPass::INDEX || !matches!(self.mode, Mode::Referents(_))
+    }
+
     /// Traces `item`, kept out of line by a container in owned memory.
     fn trace_owned<T: ?Sized + Trace>(&mut self, item: &T) {
+        let trusted = self.may_trust::<AnyPass>();
         let mut scope = Scope::new(self);
-        if let Some(trace) = T::EXACT.pass::<AnyPass>() {
+        if let Some(trace) = T::EXACT.pass::<AnyPass>()
+            && trusted
+        {
             scope.trusted = true;
             trace(item, &mut scope);
         } else {
@@ -686,7 +703,16 @@ impl<'a> Tracer<'a> {
                             return true;
                         }
                     }
-                    _ => many.push(self.relocation.home_of(handle)),
+                    _ => {
+                        // Reserved before the trace (`verify_and_mark`):
+                        // pushing allocates nothing while exact traces,
+                        // trusted to run no user code, are on the stack.
+                        // Never more edges than handles get here.
+                        if many.len() == many.capacity() {
+                            return true;
+                        }
+                        many.push(self.relocation.home_of(handle));
+                    }
                 }
                 false
             }
@@ -1112,10 +1138,13 @@ impl<T: Trace + Default> Trace for Cell<T> {
         if !T::MAY_CONTAIN_GC {
             return;
         }
-        if let Some(trace) = T::EXACT.pass::<AnyPass>() {
+        if let Some(trace) = T::EXACT.pass::<AnyPass>()
+            && tracer.may_trust::<AnyPass>()
+        {
             // SAFETY: an exact trace runs nothing but the tracer and other
             // exact traces (`ExactTrace`), none of which writes to this
-            // cell, so the shared borrow is never aliased by a write.
+            // cell, and it allocates nothing (`may_trust`), so the shared
+            // borrow is never aliased by a write.
             tracer.trace_exact_in(self, unsafe { &*self.as_ptr() }, trace);
         } else {
             let held = PutBack(self, self.take());
