@@ -61,7 +61,8 @@ use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 ///   through an `Rc`, one inside another `Gc`'s value);
 /// - runs no code but the tracer ([`Tracer::field`], `Gc`'s own
 ///   `trace_exact`) and the `trace_exact` of values the value owns, and
-///   creates, drops, moves, borrows mutably and mutates nothing;
+///   creates, drops, moves, borrows mutably, mutates and allocates nothing
+///   (an allocation runs the global allocator, which can be user code);
 /// - reports the same handles every time it is called while no other code
 ///   runs, and the same as [`Trace::trace`].
 ///

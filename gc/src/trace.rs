@@ -31,7 +31,11 @@
 //!   tracer `trusted`. A `trace_exact` reaches fields only through
 //!   `Tracer::field`, which skips a type that is not exact, so a trusted
 //!   trace runs no user code: that is what lets `RefCell`'s look in
-//!   without a guard and `Cell`'s trace in place. The counting pass's
+//!   without a guard and `Cell`'s trace in place. Nor may anything
+//!   allocate while one runs (the global allocator can be user code): so
+//!   `Mode::Referents`, whose reports allocate, never trusts
+//!   (`Tracer::may_trust`), and `Mode::Verify`'s vector is reserved
+//!   before its trace. The counting pass's
 //!   `Pass::visit` counts an edge only while the tracer trusts the object,
 //!   so reaching it some other way cannot bypass the ownership rule
 //!   above.
