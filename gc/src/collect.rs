@@ -3,7 +3,8 @@
 //! of the garbage and freeing the boxes.
 //!
 //! The steps, as in CPython's `gc_collect_main`:
-//! 1. Move generations `0..=g` into the collector's `young` list.
+//! 1. Move generations `g..=0` into the collector's `young` list, oldest
+//!    first.
 //! 2. and 3. `count_refs`, CPython's `update_refs` and `subtract_refs` fused
 //!    into one pass (the collection is bound by memory bandwidth, so passes
 //!    are what cost): on reaching a candidate, set its `gc_refs` to its
@@ -220,7 +221,12 @@ impl Run<'_> {
         let garbage: *const Links = &st.garbage;
         // SAFETY: see the function contract and module invariants.
         unsafe {
-            for generation in 0..=self.generation {
+            // Oldest first (CPython also puts the older generation first):
+            // old objects usually refer to young ones, and the scan in
+            // `move_unreachable` marks what a reachable object refers to
+            // before reaching it, where the other order finds each young
+            // object unreachable first, moves it out, and back again.
+            for generation in (0..=self.generation).rev() {
                 list::splice_back(&st.gens[generation], young);
             }
             let Counted {
