@@ -1,12 +1,12 @@
 //! loom model checks of pymalloc's concurrent protocols.
 //!
 //! The models run pymalloc's own code: built with `--cfg loom`, every atomic
-//! and cell of the allocator comes from its `sync` module as loom's type,
-//! pools shrink to 4 KiB and arenas to 16 KiB, and [`pymalloc::model`] opens
-//! the heap and registry to explicit use (loom threads have no
-//! thread-locals). Blocks carry a loom cell of user data, so loom checks that
-//! what a thread wrote into a block before freeing it is visible to the
-//! thread that gets the block next.
+//! and cell of the allocator comes from its `sync` module as loom's type, pools
+//! shrink to 4 KiB and arenas to 16 KiB, and `pymalloc::model` (built only
+//! under `cfg(loom)`) opens the heap and registry to explicit use (loom threads
+//! have no thread-locals). Blocks carry a loom cell of user data, so loom
+//! checks that what a thread wrote into a block before freeing it is visible to
+//! the thread that gets the block next.
 //!
 //! | protocol | model |
 //! |---|---|
