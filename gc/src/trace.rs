@@ -470,7 +470,9 @@ impl<'a> Tracer<'a> {
     /// struct Pair { left: Gc<u8>, right: Option<Gc<Pair>> }
     ///
     /// impl Trace for Pair {
-    ///     const EXACT: Exact<Self> = Exact::certified();
+    ///     const EXACT: Exact<Self> = Exact::certified()
+    ///         .and(<Gc<u8> as Trace>::EXACT)
+    ///         .and(<Option<Gc<Pair>> as Trace>::EXACT);
     ///     fn trace(&self, tracer: &mut Tracer<'_>) {
     ///         self.left.trace(tracer);
     ///         self.right.trace(tracer);
