@@ -213,6 +213,53 @@ impl Trace for HandNode {
     }
 }
 
+/// The same node, hand-written and vouched for with `unsafe impl
+/// ExactTrace`: exact, and traced by the collector through `trace_exact`.
+struct VouchedNode {
+    next: RefCell<Option<Gc<VouchedNode>>>,
+}
+
+impl Trace for VouchedNode {
+    const EXACT: cyclegc::Exact<Self> =
+        cyclegc::Exact::certified().and(<RefCell<Option<Gc<VouchedNode>>> as Trace>::EXACT);
+    fn trace(&self, tracer: &mut cyclegc::Tracer<'_>) {
+        self.next.trace(tracer);
+    }
+}
+
+// SAFETY: `trace_exact` reports the one field, once, in place, through the
+// tracer, and runs nothing else; `trace` reports the same.
+unsafe impl cyclegc::ExactTrace for VouchedNode {
+    fn trace_exact<P: cyclegc::Pass>(&self, tracer: &mut cyclegc::Tracer<'_>) {
+        tracer.field::<P, _>(&self.next);
+    }
+}
+
+#[test]
+fn a_vouched_hand_written_impl_is_collected_without_the_check() {
+    const { assert!(VouchedNode::EXACT.is_exact()) };
+    cyclegc::collect();
+    let checked = || cyclegc::stats()[2].checked;
+    let before = checked();
+    let a = Gc::new(VouchedNode {
+        next: RefCell::new(None),
+    });
+    let b = Gc::new(VouchedNode {
+        next: RefCell::new(Some(a.clone())),
+    });
+    *a.next.borrow_mut() = Some(b.clone());
+    let weak = Gc::downgrade(&a);
+    drop(b);
+    // Held from outside: its `trace_exact` edges are counted, and `a` kept.
+    assert_eq!(cyclegc::collect(), 0);
+    assert!(weak.upgrade().is_some());
+    assert_eq!(cyclegc::referents(&a).len(), 1);
+    drop(a);
+    assert_eq!(cyclegc::collect(), 2);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(checked(), before, "exact: no second trace");
+}
+
 #[test]
 fn only_collections_with_inexact_objects_check_their_garbage() {
     const { assert!(Node::EXACT.is_exact()) };
