@@ -3,8 +3,8 @@
 //! of the garbage and freeing the boxes.
 //!
 //! The steps, as in CPython's `gc_collect_main`:
-//! 1. Move generations `g..=0` into the collector's `young` list, oldest
-//!    first.
+//! 1. Move generations `0..=g` into the collector's `young` list, oldest
+//!    (`g`) first.
 //! 2. and 3. `count_refs`, CPython's `update_refs` and `subtract_refs` fused
 //!    into one pass (the collection is bound by memory bandwidth, so passes
 //!    are what cost): on reaching a candidate, set its `gc_refs` to its

@@ -127,7 +127,8 @@
 //! final full collection frees its cycles.
 //!
 //! ## Collection steps
-//! 1. Generations `0..=g` are spliced (O(1)) onto the collector's list.
+//! 1. Generations `0..=g` are spliced (O(1)) onto the collector's list,
+//!    oldest first.
 //! 2. One pass: pin each candidate (an extra strong count, so no user code
 //!    the collector runs can free it), set `gc_refs` from its strong count,
 //!    trace it and count its edges into other candidates.

@@ -23,11 +23,13 @@
 //!   the nested trace panics and the impl catches it. Over-reporting that
 //!   drives a count below zero, a handle reported twice, and edges that
 //!   differ between passes are detected and abandon the collection.
-//! - A value of an exact type is traced, in every pass, through its
-//!   `ExactTrace::trace_exact` compiled for the pass (the pointers in its
-//!   `Exact`: the vtable's `count` and `reach` for the two hot passes,
-//!   `AnyPass` for the others, through `Tracer::trace_value_in`), never
-//!   through `trace`; any other value through `trace`. Only then is the
+//! - In every pass of a collection, a value of an exact type is traced
+//!   through its `ExactTrace::trace_exact` compiled for the pass (the
+//!   pointers in its `Exact`: the vtable's `count` and `reach` for the two
+//!   hot passes, `AnyPass` for the others, through
+//!   `Tracer::trace_value_in`), never through `trace`; any other value
+//!   through `trace`. (`referents` runs `trace` on every value, untrusted:
+//!   see below.) Only then is the
 //!   tracer `trusted`. A `trace_exact` reaches fields only through
 //!   `Tracer::field`, which skips a type that is not exact, so a trusted
 //!   trace runs no user code: that is what lets `RefCell`'s look in
@@ -222,8 +224,9 @@ pub(crate) enum CountPass {}
 /// [`Mode::Reachable`] as a [`Pass`].
 pub(crate) enum ReachPass {}
 
-/// Any mode, dispatched per edge ([`Tracer::visit`]): the rare passes and
-/// [`referents`](crate::referents).
+/// Any mode, dispatched per edge ([`Tracer::visit`]): the rare passes
+/// (`Mode::Subtract`, `Mode::Verify`). Not [`referents`](crate::referents),
+/// which never runs exact traces (`Tracer::may_trust`).
 pub(crate) enum AnyPass {}
 
 impl sealed::Sealed for CountPass {}
@@ -434,7 +437,8 @@ impl<'a> Tracer<'a> {
     }
 
     /// Traces `value`, the value of a tracked box: it owns its own bytes,
-    /// and all it reports if `T` is exact (through its `trace_exact`).
+    /// and all it reports if `T` is exact (through its `trace_exact`,
+    /// except in `Mode::Referents`, where it runs `trace`, untrusted).
     #[inline]
     pub(crate) fn trace_value<T: Trace>(&mut self, value: &T) {
         self.trace_value_in::<T, AnyPass>(value)
@@ -1133,9 +1137,10 @@ impl<T: Default> Drop for PutBack<'_, T> {
 }
 
 /// A `Cell` hands out no references. If `T` is exact, its `trace_exact`
-/// runs no code that could `set` the cell, so it is traced in place;
-/// otherwise the value is taken out for the duration of the trace and put
-/// back.
+/// runs no code that could `set` the cell, so it is traced in place
+/// (except for [`referents`](crate::referents), which allocates as it
+/// goes, and so never runs exact traces); otherwise the value is taken out
+/// for the duration of the trace and put back.
 impl<T: Trace + Default> Trace for Cell<T> {
     const MAY_CONTAIN_GC: bool = T::MAY_CONTAIN_GC;
     const EXACT: Exact<Self> = Exact::certified().and(T::EXACT);

@@ -219,10 +219,16 @@ struct VouchedNode {
     next: RefCell<Option<Gc<VouchedNode>>>,
 }
 
+thread_local! {
+    /// Calls of `VouchedNode::trace`, which the collector never makes.
+    static VOUCHED_TRACES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 impl Trace for VouchedNode {
     const EXACT: cyclegc::Exact<Self> =
         cyclegc::Exact::certified().and(<RefCell<Option<Gc<VouchedNode>>> as Trace>::EXACT);
     fn trace(&self, tracer: &mut cyclegc::Tracer<'_>) {
+        VOUCHED_TRACES.with(|n| n.set(n.get() + 1));
         self.next.trace(tracer);
     }
 }
@@ -250,12 +256,19 @@ fn a_vouched_hand_written_impl_is_collected_without_the_check() {
     *a.next.borrow_mut() = Some(b.clone());
     let weak = Gc::downgrade(&a);
     drop(b);
-    // Held from outside: its `trace_exact` edges are counted, and `a` kept.
+    let traces = || VOUCHED_TRACES.with(std::cell::Cell::get);
+    // Held from outside: kept.
     assert_eq!(cyclegc::collect(), 0);
     assert!(weak.upgrade().is_some());
+    // `referents` runs `trace` (it never trusts); the collector did not.
+    assert_eq!(traces(), 0, "the collector ran Trace::trace");
     assert_eq!(cyclegc::referents(&a).len(), 1);
+    assert_eq!(traces(), 1);
     drop(a);
+    // Collected through `trace_exact` alone (with no edges from it, the
+    // cycle would be kept).
     assert_eq!(cyclegc::collect(), 2);
+    assert_eq!(traces(), 1, "the collector ran Trace::trace");
     assert!(weak.upgrade().is_none());
     assert_eq!(checked(), before, "exact: no second trace");
 }
