@@ -6,8 +6,8 @@
 //! 1. Move generations `0..=g` into the collector's `young` list, oldest
 //!    (`g`) first.
 //! 2. and 3. `count_refs`, CPython's `update_refs` and `subtract_refs` fused
-//!    into one pass (the collection is bound by memory bandwidth, so passes
-//!    are what cost): on reaching a candidate, set its `gc_refs` to its
+//!    into one pass (each pass traces every candidate, which is most of a
+//!    collection's cost): on reaching a candidate, set its `gc_refs` to its
 //!    strong count minus the edges already seen into it, set `COLLECTING`,
 //!    pin it (one extra strong count, so that no user code run later in the
 //!    collection can free it), then trace it: an edge to a candidate already
@@ -520,11 +520,11 @@ impl Run<'_> {
 /// destroy a handle while a borrow derived from it lives, which is why
 /// every handle present before the drops must be gone after them). The
 /// two cases cannot be told apart, and unwinding could run code that reads
-/// through such a `&T`: abort, naming the type. What this cannot undo: the drops
-/// have already run, and a `Drop` among them may have read the wrongly
-/// dropped value through a reference kept from before; and a caller's
-/// reference held as a function argument was invalidated when the memory
-/// was freed. Those remain undefined behaviour, with a hand-written
+/// through such a `&T`: abort, naming the type. What this cannot undo:
+/// the drops have already run, and a `Drop` among them may have read the
+/// wrongly dropped value through a reference kept from before; and a
+/// caller's reference held as a function argument was invalidated when the
+/// value was dropped. Those remain undefined behaviour, with a hand-written
 /// `Trace` that mutates handles only.
 ///
 /// # Safety

@@ -61,7 +61,7 @@ use pymalloc::PyMalloc;
 
 use crate::collector::{self, State};
 use crate::list::{self, FINALIZED, Links};
-use crate::trace::{CountPass, Pass, ReachPass, Trace, Tracer};
+use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 
 /// The strong-count part of every box header.
 #[repr(C)]
@@ -88,8 +88,8 @@ const _: () = assert!(HEADER_SIZE == 16 && TRACKED_PREFIX == 48);
 
 /// How the collector handles one concrete value type without knowing it.
 pub(crate) struct VTable {
-    /// Traces the value in any mode (`Tracer::trace_value`: `T::trace`, or
-    /// `trace_exact` if `T` is exact).
+    /// Traces the value in any mode (`Tracer::trace_value_in` with
+    /// `AnyPass`: `T::trace`, or `trace_exact` if `T` is exact).
     pub(crate) trace: unsafe fn(*const u8, &mut Tracer<'_>),
     /// The same for the first pass of a collection (`Mode::Count`): if `T`
     /// is exact, its `ExactTrace::trace_exact` compiled for that pass.
@@ -143,7 +143,7 @@ impl<T: Trace + 'static> BoxOf<T> {
     const GEOMETRY: (usize, Layout) =
         geometry(mem::size_of::<T>(), mem::align_of::<T>(), Self::TRACKED);
     const VTABLE: VTable = VTable {
-        trace: trace_value::<T>,
+        trace: trace_in_pass::<T, AnyPass>,
         count: trace_in_pass::<T, CountPass>,
         reach: trace_in_pass::<T, ReachPass>,
         drop_value: drop_value::<T>,
@@ -161,15 +161,8 @@ impl<T: Trace + 'static> BoxOf<T> {
 }
 
 /// # Safety
-/// `value` must point to a live, initialised `T`.
-unsafe fn trace_value<T: Trace>(value: *const u8, tracer: &mut Tracer<'_>) {
-    // SAFETY: guaranteed by the caller.
-    tracer.trace_value(unsafe { &*value.cast::<T>() })
-}
-
-/// # Safety
 /// `value` must point to a live, initialised `T`, and the tracer's mode
-/// must be `P`'s.
+/// must be `P`'s (any mode for `AnyPass`).
 unsafe fn trace_in_pass<T: Trace, P: Pass>(value: *const u8, tracer: &mut Tracer<'_>) {
     // SAFETY: guaranteed by the caller.
     tracer.trace_value_in::<T, P>(unsafe { &*value.cast::<T>() })

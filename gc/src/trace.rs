@@ -23,24 +23,21 @@
 //!   the nested trace panics and the impl catches it. Over-reporting that
 //!   drives a count below zero, a handle reported twice, and edges that
 //!   differ between passes are detected and abandon the collection.
-//! - In every pass of a collection, a value of an exact type is traced
-//!   through its `ExactTrace::trace_exact` compiled for the pass (the
-//!   pointers in its `Exact`: the vtable's `count` and `reach` for the two
-//!   hot passes, `AnyPass` for the others, through
-//!   `Tracer::trace_value_in`), never through `trace`; any other value
-//!   through `trace`. (`referents` runs `trace` on every value, untrusted:
-//!   see below.) Only then is the
-//!   tracer `trusted`. A `trace_exact` reaches fields only through
-//!   `Tracer::field`, which skips a type that is not exact, so a trusted
-//!   trace runs no user code: that is what lets `RefCell`'s look in
-//!   without a guard and `Cell`'s trace in place. Nor may anything
-//!   allocate while one runs (the global allocator can be user code): so
-//!   `Mode::Referents`, whose reports allocate, never trusts
-//!   (`Tracer::may_trust`), and `Mode::Verify`'s vector is reserved
-//!   before its trace. The counting pass's
-//!   `Pass::visit` counts an edge only while the tracer trusts the object,
-//!   so reaching it some other way cannot bypass the ownership rule
-//!   above.
+//! - In every pass of a collection, a value of an exact type is traced through
+//!   its `ExactTrace::trace_exact` compiled for the pass (the pointers in its
+//!   `Exact`: the vtable's `count` and `reach` for the two hot passes,
+//!   `AnyPass` for the others, through `Tracer::trace_value_in`), never through
+//!   `trace`; any other value through `trace`. (`referents` runs `trace` on
+//!   every value, untrusted: see below.) Only then is the tracer `trusted`. A
+//!   `trace_exact` reaches fields only through `Tracer::field`, which skips a
+//!   type that is not exact, so a trusted trace runs no user code: that is what
+//!   lets `RefCell`'s look in without a guard and `Cell`'s trace in place. Nor
+//!   may anything allocate while one runs (the global allocator can be user
+//!   code): so `Mode::Referents`, whose reports allocate, never trusts
+//!   (`Tracer::may_trust`), and `Mode::Verify`'s vector is reserved before its
+//!   trace. The counting pass's `Pass::visit` counts an edge only while the
+//!   tracer trusts the object, so reaching it some other way cannot bypass the
+//!   ownership rule above.
 //! - `Tracer::visit` reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Verify`, also the `prev` link of a
@@ -101,23 +98,21 @@ use crate::referents::AnyGc;
 ///   next (or a trace that clones or drops handles) are detected before
 ///   anything is dropped, and the collection is abandoned with everything
 ///   kept ([`GenerationStats::trace_errors`](crate::GenerationStats));
-/// - a trace that *moves* an existing handle while it runs (its own
-///   between two reports of it, or one from outside into its value and
-///   back, through a `Cell` or `RefCell`) reports one handle from two
-///   places, or from memory it does not stay in, which no count can tell
-///   from two owned handles: the collector may drop a value still
-///   referenced from outside. That
-///   outside handle outlives the drops of the garbage (safe code cannot
-///   destroy a handle while a borrow derived from it lives), which the
-///   collector sees: it then aborts the process with a message naming the
-///   type, before the collection returns. A `Drop` that keeps a handle to
-///   garbage looks the same, so in a collection with a hand-written
-///   (inexact) `Trace` among its objects that aborts too. Not covered,
-///   because the abort comes after the drops: a `Drop` of other garbage
-///   reading the wrongly dropped value through a reference taken before
-///   the collection, and a reference into it held as a function argument
-///   across the collection (UB under Rust's aliasing rules once the
-///   memory is freed). Both need such a mutating impl.
+/// - a trace that *moves* an existing handle while it runs (its own between two
+///   reports of it, or one from outside into its value and back, through a
+///   `Cell` or `RefCell`) reports one handle from two places, or from memory it
+///   does not stay in, which no count can tell from two owned handles: the
+///   collector may drop a value still referenced from outside. That outside
+///   handle outlives the drops of the garbage (safe code cannot destroy a
+///   handle while a borrow derived from it lives), which the collector sees: it
+///   then aborts the process with a message naming the type, before the
+///   collection returns. A `Drop` that keeps a handle to garbage looks the
+///   same, so in a collection with a hand-written (inexact) `Trace` among its
+///   objects that aborts too. Not covered, because the abort comes after the
+///   drops: a `Drop` of other garbage reading the wrongly dropped value through
+///   a reference taken before the collection, and a reference into it held as a
+///   function argument across the collection (UB under Rust's aliasing rules
+///   once the value is dropped). Both need such a mutating impl.
 ///
 /// Derived impls are [exact](ExactTrace): they cannot do any of this, so
 /// the collector skips its check of the garbage for them, a second trace
@@ -420,8 +415,7 @@ impl<'a> Tracer<'a> {
 
     /// Traces the value of the tracked box `links` with `trace`, one of
     /// its vtable's traces (`trace`, or `count` or `reach` for the pass of
-    /// that name), which ends in [`Tracer::trace_value`] or
-    /// [`Tracer::trace_value_in`].
+    /// that name), which ends in [`Tracer::trace_value_in`].
     ///
     /// # Safety
     /// `links` must be a live tracked box with an intact value, and
@@ -436,16 +430,11 @@ impl<'a> Tracer<'a> {
         unsafe { trace(value_of_links(links), self) }
     }
 
-    /// Traces `value`, the value of a tracked box: it owns its own bytes,
-    /// and all it reports if `T` is exact (through its `trace_exact`,
-    /// except in `Mode::Referents`, where it runs `trace`, untrusted).
-    #[inline]
-    pub(crate) fn trace_value<T: Trace>(&mut self, value: &T) {
-        self.trace_value_in::<T, AnyPass>(value)
-    }
-
-    /// [`Tracer::trace_value`] in the pass `P`, which must be this tracer's
-    /// mode (or [`AnyPass`]): an exact value's trace compiled for it.
+    /// Traces `value`, the value of a tracked box, in the pass `P`, which
+    /// must be this tracer's mode (or [`AnyPass`], for any mode). The value
+    /// owns its own bytes, and all it reports if `T` is exact: then it is
+    /// traced through its `trace_exact` compiled for `P`, except in
+    /// `Mode::Referents`, where it runs `trace`, untrusted.
     #[inline]
     pub(crate) fn trace_value_in<T: Trace, P: Pass>(&mut self, value: &T) {
         if let Some(trace) = T::EXACT.pass::<P>()
