@@ -231,10 +231,10 @@ impl Heap {
     unsafe fn alloc_slow<const ZERO: bool>(&self, class: usize, size: usize) -> *mut u8 {
         #[cfg(not(loom))]
         if self.placeholder {
-            return match crate::thread::attach() {
-                // SAFETY: this thread now holds `heap`.
-                Some(heap) => unsafe { heap.alloc::<ZERO>(class, size) },
-                None => ptr::null_mut(),
+            // SAFETY: the thread holds no heap (it is on the placeholder);
+            // it holds `heap` while the closure runs.
+            return unsafe {
+                crate::thread::alloc_attached(|heap| heap.alloc::<ZERO>(class, size))
             };
         }
         // SAFETY: the caller holds the heap.
