@@ -78,7 +78,29 @@ use crate::list::{
 };
 use crate::trace::{Mode, Tracer};
 
-type Panic = Option<Box<dyn Any + Send>>;
+/// The first panic caught during a collection, re-raised when it ends.
+pub(crate) type Panic = Option<Box<dyn Any + Send>>;
+
+/// Keeps `payload` if it is the collection's first panic. A later one is
+/// dropped at once, and its `Drop` is user code too: it runs under
+/// `catch_unwind`, so that nothing unwinds out of a step that must
+/// complete (the drops of the garbage, the check after them, the
+/// bookkeeping that ends the collection).
+pub(crate) fn keep_first(panic: &mut Panic, payload: Box<dyn Any + Send>) {
+    if panic.is_none() {
+        *panic = Some(payload);
+    } else {
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic payload whose `Drop` may panic in turn; the payload of
+/// that panic is leaked rather than risk a third.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}
 
 /// Largest `gc_refs` the word can hold (far above any real count).
 const MAX_REFS: usize = usize::MAX >> REFS_SHIFT;
@@ -143,7 +165,7 @@ pub(crate) fn collect(st: &State, generation: usize) -> usize {
     // panicking `Drop` or finalizer among them must not skip the
     // bookkeeping below: `collecting` would stay set for good.
     while let Err(payload) = catch_unwind(AssertUnwindSafe(|| drain_release_queue(st))) {
-        panic.get_or_insert(payload);
+        keep_first(&mut panic, payload);
     }
     if generation == 1 {
         st.long_lived_pending
@@ -314,12 +336,12 @@ impl Run<'_> {
         let st = self.st;
         st.update_stats(self.generation, |stats| stats.trace_errors += 1);
         if st.debug.get() {
-            eprintln!(
+            hooks::log_line(format_args!(
                 "cyclegc: a Trace impl reported references that do not match the objects' \
                  counts (more than an object has, a handle twice, or different edges from one \
                  pass to the next); collection of generation {} abandoned",
                 self.generation
-            );
+            ));
         }
         // SAFETY: forwarded from `collect`.
         let kept = unsafe { self.restore() };
@@ -470,7 +492,7 @@ impl Run<'_> {
                 // Each value is dropped exactly once, here; DROPPED keeps
                 // every other path away from it.
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop_value(value))) {
-                    panic.get_or_insert(payload);
+                    keep_first(panic, payload);
                 }
                 cur = (*cur).next.get();
             }
@@ -494,10 +516,10 @@ impl Run<'_> {
                     }
                     uncollectable += 1;
                     if st.debug.get() {
-                        eprintln!(
+                        hooks::log_line(format_args!(
                             "cyclegc: uncollectable {}: handles survived the drop of its value",
                             ((*(*cur).vtable).type_name)()
-                        );
+                        ));
                     }
                 }
                 cur = next;
@@ -824,7 +846,7 @@ unsafe fn finalize(head: *const Links, panic: &mut Panic) -> bool {
                 let value = value_of_links(cur);
                 // The value is intact and the box pinned.
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| finalize(value))) {
-                    panic.get_or_insert(payload);
+                    keep_first(panic, payload);
                 }
             }
             cur = l.next.get();

@@ -18,9 +18,14 @@
 //!   `Gc::new` needs one comparison (`counts[0] >= trigger`) to find both
 //!   the first allocation and a due collection.
 //! - While `collecting` is set no collection starts (nested calls return 0).
+//! - A thread that used the collector gets two exit collections: one when
+//!   `EXIT`, a thread-local, is destroyed, and one in a pthread key
+//!   destructor, which glibc runs after every thread-local destructor, for
+//!   cycles whose last root was a thread-local destroyed after `EXIT`.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
 
 use crate::collect as collection;
 use crate::gc::Gc;
@@ -150,6 +155,12 @@ impl State {
         // Touching `EXIT` registers its destructor. If the thread is already
         // exiting this fails and the objects are simply not collected then.
         let _ = EXIT.try_with(|_| {});
+        if let Some(key) = late_exit_key() {
+            // SAFETY: the key is valid; the value only has to be non-null
+            // for glibc to run the destructor. If glibc cannot store it,
+            // only the late collection is missed.
+            unsafe { libc::pthread_setspecific(key, std::ptr::without_provenance_mut(1)) };
+        }
         self.update_trigger();
     }
 
@@ -164,6 +175,13 @@ impl State {
         } else {
             usize::MAX
         });
+    }
+
+    /// Whether no generation holds a box: a collection would find nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        // SAFETY: the sentinels live in this state (one never initialised
+        // reads as empty).
+        self.gens[..3].iter().all(|g| unsafe { list::is_empty(g) })
     }
 
     /// The number of boxes in generation list `generation` (a walk).
@@ -329,23 +347,60 @@ pub(crate) unsafe fn track_new(st: &State, links: *const Links) {
     st.counts[0].set(st.counts[0].get() + 1);
 }
 
-/// Runs the final collections when the thread exits.
+/// Runs the final collections when the thread exits, while the thread's
+/// other thread-locals are being destroyed (so that a `Drop` run by the
+/// collection can still use most of them).
 struct ExitCollection;
 
 impl Drop for ExitCollection {
     fn drop(&mut self) {
-        let st = state();
-        // Finalizers may create new garbage; a few rounds settle it.
-        for _ in 0..8 {
-            match catch_unwind(AssertUnwindSafe(|| collection::collect(st, 2))) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(_) => eprintln!(
+        exit_collections();
+    }
+}
+
+/// Full collections until one finds nothing (finalizers may create new
+/// garbage; a few rounds settle it). Panics are reported, not raised.
+fn exit_collections() {
+    let st = state();
+    for _ in 0..8 {
+        match catch_unwind(AssertUnwindSafe(|| collection::collect(st, 2))) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(payload) => {
+                crate::hooks::log_line(format_args!(
                     "cyclegc: a Drop or finalizer panicked during the thread-exit collection"
-                ),
+                ));
+                collection::drop_payload(payload);
             }
         }
     }
+}
+
+/// The pthread key whose destructor runs the thread's last collection.
+///
+/// Thread-locals are destroyed in the reverse order of their registration,
+/// so one first used before the collector was (a thread-local cache of
+/// `Gc`s) is destroyed after `EXIT`'s collection, and a cycle it was the
+/// last root of would leak. glibc runs pthread key destructors after every
+/// thread-local destructor (`__call_tls_dtors` comes first), so this one
+/// finds those cycles. By then thread-locals with destructors are gone: a
+/// `Drop` that uses one panics, which is reported like any other.
+fn late_exit_key() -> Option<libc::pthread_key_t> {
+    static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
+    *KEY.get_or_init(|| {
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: plain key creation; the destructor never unwinds.
+        let rc = unsafe { libc::pthread_key_create(&mut key, Some(late_exit_collection)) };
+        (rc == 0).then_some(key)
+    })
+}
+
+/// The destructor of [`late_exit_key`].
+extern "C" fn late_exit_collection(_: *mut std::ffi::c_void) {
+    if state().is_empty() {
+        return;
+    }
+    exit_collections();
 }
 
 /// Runs a full collection and returns the number of unreachable objects

@@ -11,11 +11,11 @@
 //!   collection is a no-op. Its panic is caught and re-raised once the
 //!   collection has finished.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use crate::collect::{Panic, keep_first};
 use crate::collector::{State, state};
 
 /// Counters for one generation since the thread started.
@@ -187,7 +187,7 @@ pub fn debug() -> bool {
 
 /// Logs (when debugging) and runs the callbacks for one phase. The first
 /// callback panic is kept in `panic` to be re-raised later.
-pub(crate) fn report(st: &State, info: CollectionInfo, panic: &mut Option<Box<dyn Any + Send>>) {
+pub(crate) fn report(st: &State, info: CollectionInfo, panic: &mut Panic) {
     if st.debug.get() {
         log(st, &info);
     }
@@ -210,7 +210,7 @@ pub(crate) fn report(st: &State, info: CollectionInfo, panic: &mut Option<Box<dy
             .flatten();
         let Some(mut callback) = taken else { continue };
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(&info))) {
-            panic.get_or_insert(payload);
+            keep_first(panic, payload);
         }
         let mut leftover = Some(callback);
         let _ = CALLBACKS.try_with(|r| {
@@ -218,14 +218,25 @@ pub(crate) fn report(st: &State, info: CollectionInfo, panic: &mut Option<Box<dy
                 entry.1 = leftover.take();
             }
         });
-        // Removed while running: dropped here, outside any borrow.
-        drop(leftover);
+        // Removed while running: dropped here, outside any borrow. Its
+        // captures' `Drop` is user code: caught like the callback's panics.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(leftover))) {
+            keep_first(panic, payload);
+        }
     }
+}
+
+/// Writes one line to stderr, ignoring errors: `eprintln!` panics when the
+/// write fails (a closed pipe), and a collection must not unwind from its
+/// logging.
+pub(crate) fn log_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{args}");
 }
 
 fn log(st: &State, info: &CollectionInfo) {
     match info.phase {
-        Phase::Start => eprintln!(
+        Phase::Start => log_line(format_args!(
             "cyclegc: collecting generation {} ({} candidates); objects in each generation: {} {} {}; frozen: {}",
             info.generation,
             info.candidates,
@@ -233,13 +244,13 @@ fn log(st: &State, info: &CollectionInfo) {
             st.len(1),
             st.len(2),
             st.len(3),
-        ),
-        Phase::Stop => eprintln!(
+        )),
+        Phase::Stop => log_line(format_args!(
             "cyclegc: done generation {}: {} unreachable, {} uncollectable, {:.6}s elapsed",
             info.generation,
             info.collected,
             info.uncollectable,
             info.duration.as_secs_f64(),
-        ),
+        )),
     }
 }

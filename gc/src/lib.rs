@@ -124,7 +124,9 @@
 //!
 //! **Per thread.** Each thread has its own collector state (a const thread
 //! local, no locking). `Gc` is `!Send` and `!Sync`. When a thread exits, a
-//! final full collection frees its cycles.
+//! final full collection frees its cycles; a second one, after every
+//! thread-local has been destroyed, frees those whose last root was a
+//! thread-local.
 //!
 //! ## Collection steps
 //! 1. Generations `0..=g` are spliced (O(1)) onto the collector's list,

@@ -277,3 +277,95 @@ fn panic_in_trace_during_the_final_check_keeps_the_lists_intact() {
     assert!(wa.upgrade().is_none() && wb.upgrade().is_none());
     collector_still_works();
 }
+
+/// A panic payload whose own `Drop` panics.
+struct PayloadBomb;
+
+impl Drop for PayloadBomb {
+    fn drop(&mut self) {
+        panic!("the payload's drop panics");
+    }
+}
+
+/// A derived (exact) node whose `Drop` panics with a [`PayloadBomb`] for
+/// one id.
+#[derive(Trace)]
+struct Bombed {
+    next: RefCell<Option<Gc<Bombed>>>,
+    #[trace(skip)]
+    id: usize,
+}
+
+impl Drop for Bombed {
+    fn drop(&mut self) {
+        record_drop(self.id);
+        if self.id == 2000 {
+            std::panic::panic_any(PayloadBomb);
+        }
+    }
+}
+
+/// A collection keeps its first panic and drops later payloads; one whose
+/// `Drop` panics again must not unwind out of the drops (found by review:
+/// the rest of the garbage was never dropped, and the collector stayed
+/// marked as collecting, so it never collected again on that thread).
+#[test]
+fn a_later_panic_whose_payload_panics_when_dropped_is_contained() {
+    reset_drops(0);
+    let nodes: Vec<Gc<Bombed>> = (2000..2010)
+        .map(|id| {
+            Gc::new(Bombed {
+                next: RefCell::new(None),
+                id,
+            })
+        })
+        .collect();
+    for (i, n) in nodes.iter().enumerate() {
+        *n.next.borrow_mut() = Some(nodes[(i + 1) % nodes.len()].clone());
+    }
+    drop(nodes);
+    let id = cyclegc::add_callback(|info| {
+        if info.phase == cyclegc::Phase::Start {
+            panic!("callback panics");
+        }
+    });
+    let err = catch_unwind(cyclegc::collect).expect_err("the first panic surfaces");
+    assert!(cyclegc::remove_callback(id));
+    assert_eq!(message(err), "callback panics");
+    for id in 2000..2010 {
+        assert_eq!(drops_of(id), 1, "id {id}");
+    }
+    collector_still_works();
+}
+
+/// Dropped when its callback is: panics.
+struct Capture;
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        panic!("a capture's drop panics");
+    }
+}
+
+/// A callback that removes itself while it runs is dropped once it
+/// returns; the `Drop` of what it captured is user code, caught like the
+/// callback's own panics.
+#[test]
+fn a_callback_dropped_after_removing_itself_may_panic() {
+    let own: std::rc::Rc<Cell<Option<cyclegc::CallbackId>>> = Default::default();
+    let capture = Capture;
+    let me = own.clone();
+    let id = cyclegc::add_callback(move |_| {
+        let _keep = &capture;
+        if let Some(id) = me.take() {
+            assert!(cyclegc::remove_callback(id));
+        }
+    });
+    own.set(Some(id));
+    reset_drops(0);
+    drop(ring(0..2));
+    let err = catch_unwind(cyclegc::collect).expect_err("the capture's panic surfaces");
+    assert_eq!(message(err), "a capture's drop panics");
+    assert_eq!(total_drops(), 4, "the collection still ran");
+    collector_still_works();
+}

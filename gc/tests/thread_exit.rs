@@ -69,3 +69,38 @@ fn threads_have_separate_collectors() {
     assert_eq!(cyclegc::threshold(), (123, 4, 5));
     assert_eq!(cyclegc::count(), (0, 0, 0));
 }
+
+thread_local! {
+    /// A thread-local with a destructor, first used before the collector.
+    static ROOT: RefCell<Option<Gc<Node>>> = const { RefCell::new(None) };
+}
+
+/// Thread-locals are destroyed in the reverse order of their first use, so
+/// `ROOT` (used before the thread's first `Gc`) is destroyed after the
+/// collector's thread-local exit collection has run. The cycle it was the
+/// last root of is found by the collection that runs after every
+/// thread-local destructor (found by review: it leaked).
+#[test]
+fn cycle_rooted_in_an_older_thread_local_is_collected_at_exit() {
+    let finalized = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (f, d) = (finalized.clone(), dropped.clone());
+    std::thread::spawn(move || {
+        ROOT.with(|_| {});
+        let node = |next| {
+            Gc::new(Node {
+                next: RefCell::new(next),
+                finalized: f.clone(),
+                dropped: d.clone(),
+            })
+        };
+        let a = node(None);
+        let b = node(Some(a.clone()));
+        *a.next.borrow_mut() = Some(b);
+        ROOT.with(|r| *r.borrow_mut() = Some(a));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(finalized.load(Ordering::SeqCst), 2);
+    assert_eq!(dropped.load(Ordering::SeqCst), 2);
+}

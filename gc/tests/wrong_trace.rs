@@ -380,6 +380,73 @@ fn trace_that_moves_a_handle_between_two_reports_aborts() {
     );
 }
 
+/// A panic payload whose own `Drop` panics.
+struct PayloadBomb;
+
+impl Drop for PayloadBomb {
+    fn drop(&mut self) {
+        panic!("the payload's drop panics");
+    }
+}
+
+/// [`Mover`]'s trace, in a value whose `Drop` panics with a
+/// [`PayloadBomb`].
+struct BombMover {
+    me: RefCell<Option<Gc<BombMover>>>,
+    held: RefCell<Vec<Gc<Node>>>,
+}
+
+impl Trace for BombMover {
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        self.me.trace(tracer);
+        self.held.trace(tracer);
+        if let Ok(mut held) = self.held.try_borrow_mut() {
+            let mut moved = Vec::with_capacity(held.len());
+            moved.append(&mut held);
+            *held = moved;
+        }
+        self.held.trace(tracer);
+    }
+}
+
+impl Drop for BombMover {
+    fn drop(&mut self) {
+        std::panic::panic_any(PayloadBomb);
+    }
+}
+
+/// The abort after the drops cannot be skipped: a second panic during the
+/// drops, whose payload panics again when the collector drops it (a
+/// collection keeps only the first), used to unwind out of the drops,
+/// past the check, and back to the caller holding a reference into the
+/// dropped value (found by review, a use-after-free under ASan).
+#[test]
+fn a_panicking_panic_payload_does_not_skip_the_abort() {
+    common::expect_abort(
+        "a_panicking_panic_payload_does_not_skip_the_abort",
+        FATAL,
+        || {
+            let x = node(6);
+            let m = Gc::new(BombMover {
+                me: RefCell::new(None),
+                held: RefCell::new(vec![x.clone()]),
+            });
+            *m.me.borrow_mut() = Some(m.clone());
+            drop(m);
+            // Keeps a first panic, so that the bomb is the second.
+            let id = cyclegc::add_callback(|info| {
+                if info.phase == cyclegc::Phase::Start {
+                    panic!("first panic");
+                }
+            });
+            let r: &Node = &x;
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cyclegc::collect));
+            cyclegc::remove_callback(id);
+            println!("still readable: {:?}", r.payload);
+        },
+    );
+}
+
 #[test]
 fn overcounting_is_detected_and_abandons_the_collection() {
     reset_drops(2);
