@@ -153,7 +153,7 @@ impl State {
             unsafe { list::init(head) };
         }
         // Touching `EXIT` registers its destructor. If the thread is already
-        // exiting this fails and the objects are simply not collected then.
+        // exiting this fails, and only the late collection runs.
         let _ = EXIT.try_with(|_| {});
         if let Some(key) = late_exit_key() {
             // SAFETY: the key is valid; the value only has to be non-null
