@@ -94,12 +94,18 @@ pub(crate) fn keep_first(panic: &mut Panic, payload: Box<dyn Any + Send>) {
     }
 }
 
-/// Drops a panic payload whose `Drop` may panic in turn; the payload of
-/// that panic is leaked rather than risk a third.
+/// Drops a panic payload whose `Drop` may panic in turn, and then the
+/// payload of that panic, and so on; a chain that goes on past a few is
+/// leaked rather than followed for ever.
 pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        std::mem::forget(again);
+    let mut payload = payload;
+    for _ in 0..4 {
+        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(again) => payload = again,
+        }
     }
+    std::mem::forget(payload);
 }
 
 /// Largest `gc_refs` the word can hold (far above any real count).
