@@ -346,14 +346,20 @@ struct Mover {
 impl Trace for Mover {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.me.trace(tracer);
-        self.held.trace(tracer);
-        if let Ok(mut held) = self.held.try_borrow_mut() {
-            let mut moved = Vec::with_capacity(held.len());
-            moved.append(&mut held);
-            *held = moved;
-        }
-        self.held.trace(tracer);
+        report_move_report(&self.held, tracer);
     }
+}
+
+/// Reports the handles in `held`, moves them to a new buffer, and reports
+/// them again.
+fn report_move_report(held: &RefCell<Vec<Gc<Node>>>, tracer: &mut Tracer<'_>) {
+    held.trace(tracer);
+    if let Ok(mut held) = held.try_borrow_mut() {
+        let mut moved = Vec::with_capacity(held.len());
+        moved.append(&mut held);
+        *held = moved;
+    }
+    held.trace(tracer);
 }
 
 /// The one case of a wrong `Trace` the collector finds only after the
@@ -399,13 +405,7 @@ struct BombMover {
 impl Trace for BombMover {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.me.trace(tracer);
-        self.held.trace(tracer);
-        if let Ok(mut held) = self.held.try_borrow_mut() {
-            let mut moved = Vec::with_capacity(held.len());
-            moved.append(&mut held);
-            *held = moved;
-        }
-        self.held.trace(tracer);
+        report_move_report(&self.held, tracer);
     }
 }
 
