@@ -188,6 +188,20 @@ pub(crate) fn header_of(value: *const u8) -> *const Header {
     value.wrapping_sub(HEADER_SIZE).cast()
 }
 
+/// The links of the box with `header`, if it is tracked (an untracked box
+/// has none, and cannot be part of a cycle).
+///
+/// # Safety
+/// `header` must be the header of a live box; the links returned live as
+/// long as it.
+#[inline(always)]
+pub(crate) unsafe fn tracked_links(header: *const Header) -> Option<*const Links> {
+    // SAFETY: guaranteed by the caller.
+    let tracked = unsafe { (*header).strong.get() } & TRACKED != 0;
+    // A tracked box has links before its header.
+    tracked.then(|| links_of_header(header))
+}
+
 /// The links of the tracked box whose header is `header`.
 #[inline]
 pub(crate) fn links_of_header(header: *const Header) -> *const Links {
@@ -451,7 +465,8 @@ impl<T: ?Sized + 'static> Gc<T> {
     /// The links of a tracked box, or `None` for an untracked one.
     #[inline]
     pub(crate) fn links(&self) -> Option<*const Links> {
-        (self.header().strong.get() & TRACKED != 0).then(|| links_of_header(self.header_ptr()))
+        // SAFETY: this handle keeps its box alive.
+        unsafe { tracked_links(self.header_ptr()) }
     }
 
     /// The value, or `None` once the collector has dropped it (because the

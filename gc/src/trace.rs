@@ -54,7 +54,9 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 use std::marker::PhantomData;
 
 use crate::exact::{Exact, ExactFn, ExactTrace};
-use crate::gc::{DROPPED, Gc, Header, ONE, TRACKED, Weak, links_of_header, value_of_links};
+use crate::gc::{
+    DROPPED, Gc, Header, ONE, TRACKED, Weak, links_of_header, tracked_links, value_of_links,
+};
 use crate::list::{
     self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT,
     UNREACHABLE,
@@ -725,20 +727,6 @@ impl<'a> Tracer<'a> {
             Mode::Count(_) | Mode::Reachable(_) | Mode::Referents(_) => false,
         }
     }
-}
-
-/// The links of the box with `header`, if it is tracked (an untracked box
-/// has none, and cannot be part of a cycle).
-///
-/// # Safety
-/// `header` must be the header of a live box; the links returned live as
-/// long as it.
-#[inline(always)]
-unsafe fn tracked_links(header: *const Header) -> Option<*const Links> {
-    // SAFETY: guaranteed by the caller.
-    let tracked = unsafe { (*header).strong.get() } & TRACKED != 0;
-    // A tracked box has links before its header.
-    tracked.then(|| links_of_header(header))
 }
 
 /// [`Mode::Reachable`]: a candidate reached from a reachable object is

@@ -28,6 +28,15 @@ impl Drop for Node {
     }
 }
 
+/// A node counting its finalizations in `f` and its drops in `d`.
+fn node(next: Option<Gc<Node>>, f: &Arc<AtomicUsize>, d: &Arc<AtomicUsize>) -> Gc<Node> {
+    Gc::new(Node {
+        next: RefCell::new(next),
+        finalized: f.clone(),
+        dropped: d.clone(),
+    })
+}
+
 #[test]
 fn exiting_thread_collects_its_cycles() {
     let finalized = Arc::new(AtomicUsize::new(0));
@@ -36,16 +45,8 @@ fn exiting_thread_collects_its_cycles() {
     std::thread::spawn(move || {
         cyclegc::disable();
         for _ in 0..100 {
-            let a = Gc::new(Node {
-                next: RefCell::new(None),
-                finalized: f.clone(),
-                dropped: d.clone(),
-            });
-            let b = Gc::new(Node {
-                next: RefCell::new(Some(a.clone())),
-                finalized: f.clone(),
-                dropped: d.clone(),
-            });
+            let a = node(None, &f, &d);
+            let b = node(Some(a.clone()), &f, &d);
             *a.next.borrow_mut() = Some(b);
         }
         assert_eq!(d.load(Ordering::SeqCst), 0, "nothing freed before exit");
@@ -87,15 +88,8 @@ fn cycle_rooted_in_an_older_thread_local_is_collected_at_exit() {
     let (f, d) = (finalized.clone(), dropped.clone());
     std::thread::spawn(move || {
         ROOT.with(|_| {});
-        let node = |next| {
-            Gc::new(Node {
-                next: RefCell::new(next),
-                finalized: f.clone(),
-                dropped: d.clone(),
-            })
-        };
-        let a = node(None);
-        let b = node(Some(a.clone()));
+        let a = node(None, &f, &d);
+        let b = node(Some(a.clone()), &f, &d);
         *a.next.borrow_mut() = Some(b);
         ROOT.with(|r| *r.borrow_mut() = Some(a));
     })

@@ -338,28 +338,42 @@ fn trace_that_reports_a_clone_it_drops_again() {
 /// them to a new buffer and reports them again: each handle is reported
 /// twice, from two addresses in memory it owns. Counts cannot tell that
 /// from two owned handles; the handle this hides is found after the drops.
+/// With `bomb`, its `Drop` panics with a [`PayloadBomb`].
 struct Mover {
     me: RefCell<Option<Gc<Mover>>>,
     held: RefCell<Vec<Gc<Node>>>,
+    bomb: bool,
 }
 
 impl Trace for Mover {
     fn trace(&self, tracer: &mut Tracer<'_>) {
         self.me.trace(tracer);
-        report_move_report(&self.held, tracer);
+        self.held.trace(tracer);
+        if let Ok(mut held) = self.held.try_borrow_mut() {
+            let mut moved = Vec::with_capacity(held.len());
+            moved.append(&mut held);
+            *held = moved;
+        }
+        self.held.trace(tracer);
     }
 }
 
-/// Reports the handles in `held`, moves them to a new buffer, and reports
-/// them again.
-fn report_move_report(held: &RefCell<Vec<Gc<Node>>>, tracer: &mut Tracer<'_>) {
-    held.trace(tracer);
-    if let Ok(mut held) = held.try_borrow_mut() {
-        let mut moved = Vec::with_capacity(held.len());
-        moved.append(&mut held);
-        *held = moved;
+impl Drop for Mover {
+    fn drop(&mut self) {
+        if self.bomb {
+            std::panic::panic_any(PayloadBomb);
+        }
     }
-    held.trace(tracer);
+}
+
+/// A garbage [`Mover`] in a cycle with itself, holding `x`.
+fn mover_cycle(x: &Gc<Node>, bomb: bool) {
+    let m = Gc::new(Mover {
+        me: RefCell::new(None),
+        held: RefCell::new(vec![x.clone()]),
+        bomb,
+    });
+    *m.me.borrow_mut() = Some(m.clone());
 }
 
 /// The one case of a wrong `Trace` the collector finds only after the
@@ -373,12 +387,7 @@ fn trace_that_moves_a_handle_between_two_reports_aborts() {
         FATAL,
         || {
             let x = node(5);
-            let m = Gc::new(Mover {
-                me: RefCell::new(None),
-                held: RefCell::new(vec![x.clone()]),
-            });
-            *m.me.borrow_mut() = Some(m.clone());
-            drop(m);
+            mover_cycle(&x, false);
             cyclegc::collect();
             // Without the abort this reads a dropped `Vec`.
             println!("still readable: {:?}", x.payload);
@@ -395,26 +404,6 @@ impl Drop for PayloadBomb {
     }
 }
 
-/// [`Mover`]'s trace, in a value whose `Drop` panics with a
-/// [`PayloadBomb`].
-struct BombMover {
-    me: RefCell<Option<Gc<BombMover>>>,
-    held: RefCell<Vec<Gc<Node>>>,
-}
-
-impl Trace for BombMover {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
-        self.me.trace(tracer);
-        report_move_report(&self.held, tracer);
-    }
-}
-
-impl Drop for BombMover {
-    fn drop(&mut self) {
-        std::panic::panic_any(PayloadBomb);
-    }
-}
-
 /// The abort after the drops cannot be skipped: a second panic during the
 /// drops, whose payload panics again when the collector drops it (a
 /// collection keeps only the first), used to unwind out of the drops,
@@ -427,12 +416,7 @@ fn a_panicking_panic_payload_does_not_skip_the_abort() {
         FATAL,
         || {
             let x = node(6);
-            let m = Gc::new(BombMover {
-                me: RefCell::new(None),
-                held: RefCell::new(vec![x.clone()]),
-            });
-            *m.me.borrow_mut() = Some(m.clone());
-            drop(m);
+            mover_cycle(&x, true);
             // Keeps a first panic, so that the bomb is the second.
             let id = cyclegc::add_callback(|info| {
                 if info.phase == cyclegc::Phase::Start {
