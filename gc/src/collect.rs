@@ -24,17 +24,19 @@
 //! 5. Run the finalizers of the unreachable objects (once each), then, if
 //!    any ran, repeat steps 2-4 on the unreachable set alone: objects a
 //!    finalizer made reachable again (resurrected) survive.
-//! 6. Trace the garbage once more and check it against the counts
-//!    ([`verify_and_mark`]), unless every candidate's `Trace` is exact
-//!    (`ExactTrace`: then the check cannot fail and is skipped); mark every
-//!    garbage value `DROPPED`, drop them all, then unpin and free the
-//!    boxes. A box that still has handles after its value was dropped is
-//!    kept until those handles go (it reports `None` from `Gc::try_deref`)
-//!    if every candidate was exact: a `Drop` moved a handle out of the
-//!    garbage. With an inexact candidate it may instead be a `Trace` impl
-//!    that moved a handle while being traced, and a `&T` into the dropped
-//!    value may be held by the caller: the process aborts
-//!    ([`leftover_handle_abort`]).
+//! 6. Mark every garbage value `DROPPED`, drop them all, then unpin and
+//!    free the boxes. A box that still has handles after its value was
+//!    dropped (a `Drop` moved one out of the garbage) is kept until those
+//!    handles go; it reports `None` from `Gc::try_deref`.
+//!
+//! A candidate whose `Trace` is not exact is not traced in those passes:
+//! when the first pass meets one, it stops, and `discover` runs the
+//! `Trace::trace` of every such candidate first (pinning all of them),
+//! which names its *places* (see `trace.rs`); `reset_refs` and
+//! `subtract_refs` then do steps 2 and 3 unfused, tracing those places
+//! through their exact traces. So no user code runs between the first
+//! edge counted and the drops, except finalizers (whose effects step 5's
+//! second count sees).
 //!
 //! # Invariants
 //! - A box is pinned by the collector iff its `COLLECTING` flag is set.
@@ -48,19 +50,19 @@
 //!   into a generation, unpinned, and the panic propagates; values are never
 //!   dropped on that path. Panics from finalizers, drops and callbacks are
 //!   caught, the collection completes, and the first one is re-raised.
-//! - If tracing proves a count would go below zero, or the final check
-//!   finds the garbage's edges do not match its counts, some `Trace` impl
-//!   is wrong; the collection is abandoned the same way (nothing is
-//!   dropped) and counted in `GenerationStats::trace_errors`.
-//! - During the final check, an object with exactly two handles holds the
-//!   address of the first one reported into it in its `prev` link; the
-//!   links are restored before any list operation, on every path.
+//! - If tracing proves a count would go below zero (an `unsafe impl
+//!   ExactTrace` that reports a handle it does not own), the collection is
+//!   abandoned the same way (nothing is dropped) and counted in
+//!   `GenerationStats::trace_errors`.
+//! - Every count is taken after the last `Trace::trace` of the collection
+//!   has run, through exact traces only, so the counts describe one state
+//!   of the heap: an object found unreachable has no handle outside the
+//!   garbage (until a finalizer or a `Drop` makes one).
 //! - `DROPPED` is set on a candidate only while no code but the collector's
-//!   runs until the drops: by `move_unreachable` in an all-exact collection
-//!   with no finalizer still to run (the tracer clears it from a box found
-//!   reachable after all), or by the final check or `mark_dropped` on the
-//!   garbage. A collection abandoned after marks were made clears them in
-//!   `Run::restore` (tested in `tests/wrong_trace.rs` and
+//!   runs until the drops: by `move_unreachable` when no finalizer is still
+//!   to run (the tracer clears it from a box found reachable after all), or
+//!   by `mark_dropped` on the garbage. A collection abandoned after marks
+//!   were made clears them in `Run::restore` (tested in
 //!   `tests/finalize.rs`).
 
 use std::any::Any;
@@ -69,14 +71,14 @@ use std::time::{Duration, Instant};
 
 use crate::collector::State;
 use crate::gc::{
-    self, DROPPED, FINALIZER, INEXACT, ONE, drain_release_queue, header_of_links, value_of_links,
+    self, DROPPED, FINALIZER, INEXACT, ONE, VTable, drain_release_queue, header_of_links,
+    value_of_links,
 };
 use crate::hooks::{self, CollectionInfo, Phase};
 use crate::list::{
-    self, COLLECTING, EXPECT_MAX, EXPECT_SHIFT, FINALIZED, Links, OUTSIDE, PERSISTENT, REFS_SHIFT,
-    UNREACHABLE,
+    self, COLLECTING, FINALIZED, Links, OUTSIDE, PERSISTENT, REFS_SHIFT, UNREACHABLE,
 };
-use crate::trace::{Mode, Tracer};
+use crate::trace::{AnyPass, Discovery, ErasedTrace, Mode, Pass, Place, ReachPass, Tracer};
 
 /// The first panic caught during a collection, re-raised when it ends.
 pub(crate) type Panic = Option<Box<dyn Any + Send>>;
@@ -156,6 +158,7 @@ pub(crate) fn collect(st: &State, generation: usize) -> usize {
         generation,
         target,
         armed: true,
+        found: Discovery::default(),
     };
     // SAFETY: single-threaded access to this thread's lists; every pointer
     // followed below is a sentinel in `st` or a box in one of its lists.
@@ -221,15 +224,17 @@ struct Run<'a> {
     generation: usize,
     target: usize,
     armed: bool,
+    /// The places of the inexact candidates, sorted by owner and address
+    /// (empty if every candidate is exact), and the borrows that keep
+    /// some of them valid.
+    found: Discovery,
 }
 
 impl Drop for Run<'_> {
     fn drop(&mut self) {
         if self.armed {
             // SAFETY: the lists are consistent at every point a `Trace` impl
-            // can panic (list edits happen between trace calls, and the
-            // `prev` links the final check borrows are restored by its own
-            // guard before this runs).
+            // can panic (list edits happen between trace calls).
             unsafe { self.restore() };
             self.st.set_collecting(false);
             self.st.settle_after_collection();
@@ -257,24 +262,35 @@ impl Run<'_> {
             for generation in (0..=self.generation).rev() {
                 list::splice_back(&st.gens[generation], young);
             }
+            let mut counted = count_refs(young, self.generation);
+            if counted.inexact {
+                // User code (the inexact traces) runs before anything is
+                // counted; what the first pass counted is counted again.
+                st.update_stats(self.generation, |stats| stats.inexact += 1);
+                counted = self.discover(young);
+                reset_refs(young);
+                counted.consistent = subtract_refs(young, &self.found.places);
+            }
             let Counted {
                 candidates,
                 consistent,
-                exact,
                 finalizers,
-            } = count_refs(young, self.generation);
+                ..
+            } = counted;
             if !consistent {
                 return Outcome {
                     candidates,
                     ..self.abandon(0)
                 };
             }
-            // Exact traces run no code that could see a `DROPPED` mark, so
-            // the garbage can be marked as it is found (a box found
-            // reachable after all is unmarked again), unless finalizers are
-            // to run first.
-            let mut marked = exact && !finalizers;
+            // No code but the collector's runs before the drops unless
+            // finalizers are to run first, so the garbage can be marked as
+            // it is found (a box found reachable after all is unmarked).
+            let mut marked = !finalizers;
             let mut survivors = self.move_unreachable(young, unreachable, marked);
+            // Before any user code runs again (a finalizer may borrow a
+            // cell mutably).
+            self.found.clear();
             list::splice_back(young, &st.gens[self.target]);
 
             if !list::is_empty(unreachable) {
@@ -282,40 +298,30 @@ impl Run<'_> {
                 if finalizers && finalize(unreachable, panic) {
                     // PEP 442: finalizers may have resurrected objects; only
                     // what is still unreachable from outside is garbage.
+                    if counted.inexact {
+                        self.discover(unreachable);
+                    }
                     reset_refs(unreachable);
-                    if !subtract_refs(unreachable) {
+                    if !subtract_refs(unreachable, &self.found.places) {
                         return Outcome {
                             candidates,
                             ..self.abandon(survivors)
                         };
                     }
-                    marked = exact;
+                    marked = true;
                     survivors += self.move_unreachable(unreachable, garbage, marked);
+                    self.found.clear();
                     list::splice_back(unreachable, &st.gens[self.target]);
                 } else {
                     list::splice_back(unreachable, garbage);
                 }
             }
-            if !list::is_empty(garbage) {
-                if exact {
-                    // Every trace that ran is exact (`ExactTrace`), so the
-                    // counts are right and the check cannot fail.
-                    if !marked {
-                        mark_dropped(garbage);
-                    }
-                } else {
-                    self.count_check();
-                    if !verify_and_mark(garbage) {
-                        return Outcome {
-                            candidates,
-                            ..self.abandon(survivors)
-                        };
-                    }
-                }
+            if !marked {
+                mark_dropped(garbage);
             }
             // No `Trace` impl runs from here on.
             self.armed = false;
-            let (collected, uncollectable) = self.drop_garbage(garbage, exact, panic);
+            let (collected, uncollectable) = self.drop_garbage(garbage, panic);
             Outcome {
                 candidates,
                 collected,
@@ -325,13 +331,63 @@ impl Run<'_> {
         }
     }
 
-    /// The garbage is about to be checked by [`verify_and_mark`].
-    fn count_check(&self) {
-        self.st
-            .update_stats(self.generation, |stats| stats.checked += 1);
+    /// Pins every candidate of `head` not pinned yet (as the first pass
+    /// would have), and runs the `Trace::trace` of each inexact one in
+    /// `Mode::Discover`, keeping the places it names in `self.places`
+    /// (sorted; an object that names overlapping places keeps none, and
+    /// counts as a trace error). Returns what the first pass would have.
+    ///
+    /// # Safety
+    /// As for `count_refs`, except that the candidates the first pass
+    /// reached before it stopped are pinned, with `COLLECTING` set.
+    unsafe fn discover(&mut self, head: *const Links) -> Counted {
+        let mut tracer = Tracer::new(Mode::Discover(&mut self.found));
+        let mut candidates = 0;
+        let mut flags = 0;
+        // SAFETY: forwarded from the caller. `cur` is pinned before its trace
+        // runs, so it stays linked and `cur.next` is valid afterwards even if
+        // the trace released other (not yet pinned) candidates.
+        unsafe {
+            let mut cur = (*head).next.get();
+            while cur != head {
+                let l = &*cur;
+                let word = l.word.get();
+                if word & COLLECTING == 0 {
+                    l.word
+                        .set((word & FINALIZED) | self.generation | COLLECTING);
+                    let header = &*header_of_links(cur);
+                    header.strong.set(header.strong.get() + ONE);
+                }
+                candidates += 1;
+                let vtable = &*l.vtable;
+                flags |= vtable.flags;
+                if vtable.flags & INEXACT != 0 {
+                    tracer.owner = cur;
+                    tracer.trace_at(value_of_links(cur), vtable.discover);
+                }
+                cur = l.next.get();
+            }
+        }
+        let bad = check_places(&mut self.found.places);
+        if bad > 0 {
+            self.st
+                .update_stats(self.generation, |stats| stats.trace_errors += bad);
+            if self.st.debug.get() {
+                hooks::log_line(format_args!(
+                    "cyclegc: {bad} object(s) named overlapping parts of their value in their \
+                     Trace; their edges are not counted in this collection"
+                ));
+            }
+        }
+        Counted {
+            candidates,
+            consistent: true,
+            inexact: true,
+            finalizers: flags & FINALIZER != 0,
+        }
     }
 
-    /// A `Trace` impl reported edges that do not match the counts: keep
+    /// An edge drove a count below zero: keep
     /// everything. `survivors` is the number of objects already kept; the
     /// ones restored here add to it (for the 25% rule they are as
     /// long-lived as any other survivor).
@@ -343,12 +399,12 @@ impl Run<'_> {
         st.update_stats(self.generation, |stats| stats.trace_errors += 1);
         if st.debug.get() {
             hooks::log_line(format_args!(
-                "cyclegc: a Trace impl reported references that do not match the objects' \
-                 counts (more than an object has, a handle twice, or different edges from one \
-                 pass to the next); collection of generation {} abandoned",
+                "cyclegc: an ExactTrace impl reported more references than an object has; \
+                 collection of generation {} abandoned",
                 self.generation
             ));
         }
+        self.found.clear();
         // SAFETY: forwarded from `collect`.
         let kept = unsafe { self.restore() };
         self.armed = false;
@@ -382,8 +438,8 @@ impl Run<'_> {
                     let next = (*cur).next.get();
                     let word = (*cur).word.get();
                     (*cur).word.set((word & FINALIZED) | self.target);
-                    // `DROPPED` marks of a final check that failed part way
-                    // (`verify_and_mark`) are taken back: no code saw them.
+                    // `DROPPED` marks of a collection abandoned after
+                    // `move_unreachable` are taken back: no code saw them.
                     let header = &*header_of_links(cur);
                     header.strong.set(header.strong.get() & !DROPPED);
                     if word & COLLECTING != 0 && !unpin(cur) {
@@ -408,8 +464,9 @@ impl Run<'_> {
     ///
     /// # Safety
     /// `young` and `unreachable` must be collector lists as the steps
-    /// before leave them; `mark` only if no code but exact traces runs
-    /// before the garbage is dropped.
+    /// before leave them, and `self.places` those of their inexact boxes;
+    /// `mark` only if no code but the collector's runs before the garbage
+    /// is dropped.
     unsafe fn move_unreachable(
         &self,
         young: *const Links,
@@ -427,7 +484,8 @@ impl Run<'_> {
             while cur != young {
                 let l = &*cur;
                 if l.refs() > 0 {
-                    tracer.trace_box(cur, (*l.vtable).reach);
+                    let places = &self.found.places;
+                    trace_candidate(&mut tracer, cur, places, |vt| vt.reach, ReachPass::INDEX);
                     let next = l.next.get();
                     l.word.set((l.word.get() & FINALIZED) | self.target);
                     if unpin(cur) {
@@ -442,23 +500,12 @@ impl Run<'_> {
                 } else {
                     let next = l.next.get();
                     list::move_back(unreachable, cur);
-                    // `gc_refs` (zero) is not needed any more: it takes the
-                    // handle count for the final check before dropping
-                    // (`verify_and_mark`), which saves that check a pass.
-                    // Revived objects have it cleared by the tracer.
-                    let header = &*header_of_links(cur);
-                    let strong = header.strong.get();
-                    let handles = (strong / ONE - 1).min(EXPECT_MAX);
                     if mark {
                         // Unmarked by the tracer if it is found reachable.
-                        header.strong.set(strong | DROPPED);
+                        let header = &*header_of_links(cur);
+                        header.strong.set(header.strong.get() | DROPPED);
                     }
-                    l.word.set(
-                        l.word.get()
-                            | UNREACHABLE
-                            | (handles << REFS_SHIFT)
-                            | (handles << EXPECT_SHIFT),
-                    );
+                    l.word.set(l.word.get() | UNREACHABLE);
                     cur = next;
                 }
             }
@@ -467,23 +514,16 @@ impl Run<'_> {
     }
 
     /// Step 6: drops every garbage value (all already marked `DROPPED` by
-    /// [`verify_and_mark`], [`mark_dropped`] or `move_unreachable`), then
-    /// unpins and frees the boxes. Returns (collected, uncollectable).
-    ///
-    /// A box that outlives the drops of a collection with an inexact
-    /// candidate aborts the process ([`leftover_handle_abort`]); with exact
-    /// traces only it is kept for its handles (a `Drop` moved one out).
+    /// [`mark_dropped`] or `move_unreachable`), then unpins and frees the
+    /// boxes. Returns (collected, uncollectable). A box that outlives the
+    /// drops is kept for its handles (a `Drop` moved one out of the
+    /// garbage).
     ///
     /// # Safety
     /// `garbage` must be the collector's garbage ring, every box pinned,
     /// marked and with an intact value, and no `Trace` impl may run from
     /// here on.
-    unsafe fn drop_garbage(
-        &self,
-        garbage: *const Links,
-        exact: bool,
-        panic: &mut Panic,
-    ) -> (usize, usize) {
+    unsafe fn drop_garbage(&self, garbage: *const Links, panic: &mut Panic) -> (usize, usize) {
         let st = self.st;
         let mut collected = 0;
         let mut uncollectable = 0;
@@ -517,9 +557,6 @@ impl Run<'_> {
                 (*cur).word.set(((*cur).word.get() & FINALIZED) | OUTSIDE);
                 if !gc::unpin_dropped(cur) {
                     // Not freed: the box (and its vtable) is still there.
-                    if !exact {
-                        leftover_handle_abort(cur);
-                    }
                     uncollectable += 1;
                     if st.debug.get() {
                         hooks::log_line(format_args!(
@@ -533,45 +570,6 @@ impl Run<'_> {
         }
         (collected, uncollectable)
     }
-}
-
-/// A garbage box still has handles after every garbage value was dropped,
-/// in a collection where some `Trace` impl is not exact. Either a `Drop`
-/// moved a handle out of the garbage, or a `Trace` impl moved an existing
-/// handle while being traced (its own between two reports, or one from
-/// outside into its value and back, through a `Cell` or `RefCell`) so that
-/// an outside reference was counted as internal. (A handle that is not in
-/// memory the object owns when reported is never counted, and one that
-/// exists only while reported fails the final check: see `trace.rs`.) In
-/// the second case the caller of the collection may hold a `&T` into the
-/// value just dropped, derived from that outside handle (safe code cannot
-/// destroy a handle while a borrow derived from it lives, which is why
-/// every handle present before the drops must be gone after them). The
-/// two cases cannot be told apart, and unwinding could run code that reads
-/// through such a `&T`: abort, naming the type. What this cannot undo:
-/// the drops have already run, and a `Drop` among them may have read the
-/// wrongly dropped value through a reference kept from before; and a
-/// caller's reference held as a function argument was invalidated when the
-/// value was dropped. Those remain undefined behaviour, with a hand-written
-/// `Trace` that mutates handles only.
-///
-/// # Safety
-/// `links` must be a live tracked box.
-#[cold]
-#[inline(never)]
-unsafe fn leftover_handle_abort(links: *const Links) -> ! {
-    use std::io::Write;
-    // SAFETY: forwarded from the caller; the vtable lives as long as the box.
-    let name = unsafe { ((*(*links).vtable).type_name)() };
-    let _ = writeln!(
-        std::io::stderr(),
-        "cyclegc: fatal: a {name} found unreachable still has handles after the garbage \
-         was dropped. A Trace impl that is not ExactTrace may have moved a Gc while being \
-         traced (so that a handle it does not keep was counted), and a reference into the \
-         dropped value may still be in use; a Drop that moves a handle out of garbage looks \
-         the same. Aborting."
-    );
-    std::process::abort()
 }
 
 /// Steps 2 and 3 fused (see the module documentation).
@@ -591,6 +589,17 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
+            let vtable = &*l.vtable;
+            if vtable.flags & INEXACT != 0 {
+                // Its trace is user code, which must run before anything is
+                // counted (`Run::discover`).
+                return Counted {
+                    candidates,
+                    consistent: true,
+                    inexact: true,
+                    finalizers: false,
+                };
+            }
             let header = &*header_of_links(cur);
             let word = l.word.get();
             let strong = header.strong.get();
@@ -604,16 +613,15 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
                 .set((word & FINALIZED) | generation | COLLECTING | (refs << REFS_SHIFT));
             header.strong.set(strong + ONE);
             candidates += 1;
-            let vtable = &*l.vtable;
             flags |= vtable.flags;
-            tracer.trace_box(cur, vtable.count);
+            tracer.trace_at(value_of_links(cur), vtable.count);
             cur = l.next.get();
         }
     }
     Counted {
         candidates,
         consistent: !tracer.overcount,
-        exact: flags & INEXACT == 0,
+        inexact: false,
         finalizers: flags & FINALIZER != 0,
     }
 }
@@ -624,8 +632,9 @@ struct Counted {
     candidates: usize,
     /// Whether every count stayed at or above zero.
     consistent: bool,
-    /// Whether every candidate's `Trace` is exact.
-    exact: bool,
+    /// Whether some candidate's `Trace` is not exact: the first pass
+    /// stopped at it, and `Run::discover` has to run.
+    inexact: bool,
     /// Whether some candidate has a finalizer (that may not have run yet).
     finalizers: bool,
 }
@@ -653,153 +662,88 @@ unsafe fn reset_refs(head: *const Links) {
 /// Step 3; returns false if some count would have gone below zero.
 ///
 /// # Safety
-/// `head` must be a consistent ring of pinned live boxes.
-unsafe fn subtract_refs(head: *const Links) -> bool {
+/// `head` must be a consistent ring of pinned live boxes, and `places`
+/// those of its inexact boxes.
+unsafe fn subtract_refs(head: *const Links, places: &[Place]) -> bool {
     let mut tracer = Tracer::new(Mode::Subtract);
     // SAFETY: forwarded from the caller; subtracting never moves boxes.
     unsafe {
         let mut cur = (*head).next.get();
         while cur != head {
-            let l = &*cur;
-            tracer.trace_box(cur, (*l.vtable).trace);
-            cur = l.next.get();
+            trace_candidate(&mut tracer, cur, places, |vt| vt.any, AnyPass::INDEX);
+            cur = (*cur).next.get();
         }
     }
     !tracer.overcount
 }
 
-/// The last check before any value is dropped, and the first step of
-/// dropping: every garbage object's handles must be exactly the edges that
-/// tracing the garbage reports into it now, with no handle reported twice
-/// and no handle made or dropped meanwhile. If that holds, every garbage
-/// object is marked `DROPPED` (all of them before any value is dropped, so
-/// that a drop that reaches another garbage object through a handle sees
-/// it as gone, a panic or `None` from `try_deref`, instead of reading a
-/// dropped value) and it returns true. No user code runs between its last
-/// trace and the drops.
-///
-/// Trial deletion alone trusts every `Trace` impl: a handle traced twice,
-/// or traces that differ between passes or that clone or drop handles, can
-/// make an object look unreachable while a handle outside the garbage still
-/// refers to it, and a `&T` borrowed through that handle and held across
-/// the collection would dangle once the value is dropped. This check
-/// catches those (the collection is then abandoned: a leak and a trace
-/// error, never a drop). A handle the reporting object does not own is not
-/// counted at all (the tracer checks where it lies), and at each report
-/// the target's handle count must still be the one recorded when it was
-/// found unreachable, so a clone that exists only while it is reported is
-/// caught. What this check cannot catch is a trace that moves an existing
-/// handle between reports (its own, or one from outside that it puts
-/// back): that looks like owned handles. It is caught after the drops
-/// instead, by the handle left over ([`leftover_handle_abort`]).
-///
-/// The cost is one more trace of the garbage only (live objects are never
-/// looked at); the walk after it replaces the marking walk. It is skipped
-/// (for [`mark_dropped`], or marking while the garbage is found) when
-/// every candidate's `Trace` is exact (`ExactTrace`): such impls report
-/// exactly the handles they own and run no other code, so none of the
-/// above can happen. Finding a
-/// handle reported twice needs the addresses of the handles reported into
-/// each object with two or more handles: for an object with exactly two (a
-/// doubly linked list, a parent pointer), the first address waits in its
-/// `prev` link, which only this collector reads and which is restored
-/// afterwards (by a guard, if a `Trace` panics); only those reported into
-/// objects with three or more go to a vector that is sorted.
+/// Traces the value of the pinned candidate `links` in one of the passes
+/// after the first: through `vtable_trace` of its vtable if its type is
+/// exact, else through the places it named, at `pass`.
 ///
 /// # Safety
-/// `head` must be a consistent ring of pinned live boxes with intact
-/// values, the only `COLLECTING` boxes, each moved there by
-/// `move_unreachable` (which set up its word; a handle made or dropped
-/// since then fails the check).
-unsafe fn verify_and_mark(head: *const Links) -> bool {
-    /// Restores the `prev` links of the ring (`Mode::Verify` parks
-    /// addresses there) if a `Trace` impl panics.
-    struct RepairPrev(*const Links, bool);
-    impl Drop for RepairPrev {
-        fn drop(&mut self) {
-            if self.1 {
-                // SAFETY: the ring's `next` links are intact.
-                unsafe { repair_prev(self.0) };
-            }
-        }
-    }
-    // Room for every address `Mode::Verify` keeps (each box with three or
-    // more handles takes at most that many before the check fails), so
-    // that no push allocates during the trace: the global allocator may
-    // run user code, which must not run inside an exact trace.
+/// `links` must be a pinned live box with an intact value, `places` those
+/// named for the collection (each still valid: see `trace.rs`), and
+/// `vtable_trace` and `pass` must fit the tracer's mode.
+#[inline(always)]
+unsafe fn trace_candidate(
+    tracer: &mut Tracer<'_>,
+    links: *const Links,
+    places: &[Place],
+    vtable_trace: impl Fn(&VTable) -> ErasedTrace,
+    pass: usize,
+) {
     // SAFETY: forwarded from the caller.
-    let mut many = Vec::with_capacity(unsafe { addresses_to_keep(head) });
-    // SAFETY: forwarded from the caller; tracing never moves boxes, and a
-    // box that user code could release is pinned, hence never unlinked, so
-    // nothing but this function reads the `prev` links it borrows. Each
-    // box's word holds its handle count twice (see `EXPECT_SHIFT`), set when
-    // `move_unreachable` moved it here.
     unsafe {
-        let mut guard = RepairPrev(head, true);
-        let mut tracer = Tracer::new(Mode::Verify(&mut many));
-        let mut cur = (*head).next.get();
-        while cur != head {
-            let l = &*cur;
-            tracer.trace_box(cur, (*l.vtable).trace);
-            cur = l.next.get();
+        let vtable = &*(*links).vtable;
+        if vtable.flags & INEXACT == 0 {
+            tracer.trace_at(value_of_links(links), vtable_trace(vtable));
+        } else {
+            trace_places(tracer, links, places, pass);
         }
-        let mut ok = !tracer.overcount;
-        if ok && many.len() > 1 {
-            many.sort_unstable();
-            ok = many.windows(2).all(|w| w[0] != w[1]);
-        }
-        // One walk: restore `prev`, check the counts, mark. If a box fails,
-        // the marks made before it are taken back by `Run::restore`, which
-        // abandoning the collection runs next; no code sees them meanwhile.
-        guard.1 = false;
-        let mut prev = head;
-        let mut cur = (*head).next.get();
-        while cur != head {
-            let l = &*cur;
-            l.prev.set(prev);
-            if ok {
-                let word = l.word.get();
-                let header = &*header_of_links(cur);
-                let strong = header.strong.get();
-                if (word >> REFS_SHIFT) & EXPECT_MAX != 0
-                    || word >> EXPECT_SHIFT != strong / ONE - 1
-                {
-                    ok = false;
-                } else {
-                    header.strong.set(strong | DROPPED);
-                }
-            }
-            prev = cur;
-            cur = l.next.get();
-        }
-        ok
     }
 }
 
-/// How many handle addresses [`verify_and_mark`] may keep in its vector:
-/// the handles of each box of the ring with three or more.
+/// The places `links` named, traced at `pass`. Out of line: the hot passes
+/// only call it for inexact objects.
 ///
 /// # Safety
-/// `head` must be a consistent ring of live boxes, each moved there by
-/// `move_unreachable`.
-unsafe fn addresses_to_keep(head: *const Links) -> usize {
-    let mut total = 0;
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        let mut cur = (*head).next.get();
-        while cur != head {
-            let expected = (*cur).word.get() >> EXPECT_SHIFT;
-            if expected >= 3 {
-                total += expected;
-            }
-            cur = (*cur).next.get();
-        }
+/// As for [`trace_candidate`].
+#[inline(never)]
+unsafe fn trace_places(
+    tracer: &mut Tracer<'_>,
+    links: *const Links,
+    places: &[Place],
+    pass: usize,
+) {
+    let first = places.partition_point(|p| p.owner < links);
+    for place in places[first..].iter().take_while(|p| p.owner == links) {
+        // SAFETY: a place of a pinned candidate, still valid, traced by its
+        // own type's exact trace (see `trace.rs`).
+        unsafe { tracer.trace_at(place.addr, place.passes[pass]) };
     }
-    total
 }
 
-/// Marks every box of the ring `DROPPED`, in place of [`verify_and_mark`]
-/// when every candidate of the collection is exact.
+/// Sorts the places by owner and address, and drops every place of an
+/// owner that named two overlapping places (counting an edge twice would
+/// make an object look less referenced than it is). Returns the number of
+/// such owners.
+fn check_places(places: &mut Vec<Place>) -> usize {
+    places.sort_unstable_by_key(|p| (p.owner, p.addr));
+    let mut bad: Vec<*const Links> = places
+        .windows(2)
+        .filter(|w| w[0].owner == w[1].owner && w[0].addr.addr() + w[0].len > w[1].addr.addr())
+        .map(|w| w[0].owner)
+        .collect();
+    bad.dedup();
+    if !bad.is_empty() {
+        places.retain(|p| bad.binary_search(&p.owner).is_err());
+    }
+    bad.len()
+}
+
+/// Marks every box of the ring `DROPPED`, when `move_unreachable` did
+/// not (finalizers were to run).
 ///
 /// # Safety
 /// `head` must be a consistent ring of pinned live boxes.
@@ -810,23 +754,6 @@ unsafe fn mark_dropped(head: *const Links) {
         while cur != head {
             let header = &*header_of_links(cur);
             header.strong.set(header.strong.get() | DROPPED);
-            cur = (*cur).next.get();
-        }
-    }
-}
-
-/// Relinks every `prev` of the ring `head` from its `next` links.
-///
-/// # Safety
-/// `head` must be a live sentinel whose ring of `next` links is intact.
-unsafe fn repair_prev(head: *const Links) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        let mut prev = head;
-        let mut cur = (*head).next.get();
-        while cur != head {
-            (*cur).prev.set(prev);
-            prev = cur;
             cur = (*cur).next.get();
         }
     }
@@ -885,7 +812,7 @@ mod tests {
     }
 
     impl Trace for Node {
-        fn trace(&self, tracer: &mut Tracer<'_>) {
+        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
             self.edges.trace(tracer);
         }
     }

@@ -1,18 +1,13 @@
-//! Exact traces: the opt-in proof that lets a collection skip its final
-//! check of the garbage, and count what a trace reports without checking
-//! where each handle lies.
+//! Exact traces: the code the collector runs to count edges.
 //!
 //! [`Trace`] is a safe trait, so the collector cannot believe what an
-//! implementation reports: it counts a reported handle only if it lies in
-//! memory the traced object owns (`trace.rs`), and before it drops
-//! anything, it traces the garbage a second time and checks the edges
-//! against the handle counts (`collect.rs`, `verify_and_mark`). That check
-//! costs about a quarter of a young collection. A type whose trace is
-//! *exact* (it reports each handle it owns once, where it lives, and runs
-//! no other code) cannot fail it, so when every candidate of a collection
-//! is exact the check is skipped; and what an exact trace reports is
-//! counted wherever the handle lies (a custom container's own
-//! allocations included).
+//! implementation does: it never counts while a `Trace::trace` runs. It
+//! counts only through *exact* traces, which report each handle a value
+//! owns once, where it lives, and run no other code: values of exact types
+//! directly, and the parts that a hand-written trace named, once every
+//! hand-written trace of the collection has run (`trace.rs`). That also
+//! makes an exact type cheaper: a collection whose candidates are all
+//! exact counts in one pass, with no discovery step.
 //!
 //! Exactness is a proof, and proofs come from `unsafe`: [`Exact::certified`]
 //! requires the unsafe trait [`ExactTrace`]. `#[derive(Trace)]` writes that
@@ -45,12 +40,14 @@ use std::marker::PhantomData;
 
 use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 
-/// The promise that a type's [`Trace`] impl is exact, which lets the
-/// collector skip its final check of the garbage (a second trace of every
-/// garbage object) when all the objects it examines are exact.
+/// The promise that a type's [`ExactTrace::trace_exact`] reports exactly
+/// the handles a value owns: the collector then traces values of the type
+/// itself, through that code, and never runs their [`Trace::trace`]
+/// during a collection.
 ///
-/// `#[derive(Trace)]` implements it for you; you only write it for a
-/// hand-written `Trace` impl.
+/// `#[derive(Trace)]` implements it for you. Write it by hand only for a
+/// custom container that keeps handles in memory of its own (a raw
+/// allocation), which a safe `Trace` cannot name as part of its value.
 ///
 /// # Safety
 /// The implementing type's [`trace_exact`](ExactTrace::trace_exact), in
@@ -79,12 +76,12 @@ use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 /// impl Trace for Node {
 ///     const EXACT: Exact<Self> =
 ///         Exact::certified().and(<RefCell<Option<Gc<Node>>> as Trace>::EXACT);
-///     fn trace(&self, tracer: &mut Tracer<'_>) {
-///         self.next.trace(tracer);
+///     fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+///         // An exact value names itself: the collector takes it from there.
+///         tracer.place(self);
 ///     }
 /// }
-/// // SAFETY: `trace_exact` traces the one field it owns, once, in place,
-/// // and so does `trace`.
+/// // SAFETY: `trace_exact` traces the one field it owns, once, in place.
 /// unsafe impl ExactTrace for Node {
 ///     fn trace_exact<P: Pass>(&self, tracer: &mut Tracer<'_>) {
 ///         tracer.field::<P, _>(&self.next);
@@ -103,7 +100,7 @@ use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 /// struct Liar;
 /// impl Trace for Liar {
 ///     const EXACT: Exact<Self> = Exact::certified(); // Liar: ExactTrace?
-///     fn trace(&self, _: &mut Tracer<'_>) {}
+///     fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
 /// }
 /// ```
 ///
@@ -113,7 +110,7 @@ use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 /// struct Liar;
 /// impl Trace for Liar {
 ///     const EXACT: Exact<Self> = <u8 as Trace>::EXACT; // Exact<u8>
-///     fn trace(&self, _: &mut Tracer<'_>) {}
+///     fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
 /// }
 /// ```
 ///
@@ -127,11 +124,11 @@ use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 ///
 /// pub trait Tr<'a> {}
 /// impl Trace for dyn for<'a> Tr<'a> {
-///     fn trace(&self, _: &mut Tracer<'_>) {}
+///     fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
 /// }
 /// impl Trace for Box<dyn Tr<'static>> {
 ///     const EXACT: Exact<Self> = Exact::<Box<dyn for<'a> Tr<'a>>>::certified();
-///     fn trace(&self, _: &mut Tracer<'_>) {}
+///     fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
 /// }
 /// ```
 ///
@@ -147,7 +144,7 @@ use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 /// #[derive(PartialEq, Eq)]
 /// pub struct Liar;
 /// impl Trace for Liar {
-///     fn trace(&self, _: &mut Tracer<'_>) { /* anything */ }
+///     fn trace<'a>(&'a self, _: &mut Tracer<'a>) { /* anything */ }
 /// }
 ///
 /// #[allow(non_upper_case_globals)]
@@ -211,8 +208,8 @@ impl<T: ?Sized> Clone for Exact<T> {
 impl<T: ?Sized> Copy for Exact<T> {}
 
 impl<T: ?Sized> Exact<T> {
-    /// Not exact: the collector checks the garbage before dropping it. The
-    /// default of [`Trace::EXACT`].
+    /// Not exact: a collection runs the type's `trace` to find the parts
+    /// of a value it names. The default of [`Trace::EXACT`].
     pub const NO: Exact<T> = Exact {
         passes: None,
         _type: PhantomData,
@@ -245,7 +242,7 @@ impl<T: ?Sized> Exact<T> {
         }
     }
 
-    /// Whether the collector may skip its final check for `T`.
+    /// Whether `T` is exact: the collector traces its values itself.
     pub const fn is_exact(self) -> bool {
         self.passes.is_some()
     }

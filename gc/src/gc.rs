@@ -61,7 +61,7 @@ use pymalloc::PyMalloc;
 
 use crate::collector::{self, State};
 use crate::list::{self, FINALIZED, Links};
-use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
+use crate::trace::{self, AnyPass, CountPass, Erased, ErasedTrace, Pass, ReachPass, Trace};
 
 /// The strong-count part of every box header.
 #[repr(C)]
@@ -88,14 +88,17 @@ const _: () = assert!(HEADER_SIZE == 16 && TRACKED_PREFIX == 48);
 
 /// How the collector handles one concrete value type without knowing it.
 pub(crate) struct VTable {
-    /// Traces the value in any mode (`Tracer::trace_value_in` with
-    /// `AnyPass`: `T::trace`, or `trace_exact` if `T` is exact).
-    pub(crate) trace: unsafe fn(*const u8, &mut Tracer<'_>),
-    /// The same for the first pass of a collection (`Mode::Count`): if `T`
-    /// is exact, its `ExactTrace::trace_exact` compiled for that pass.
-    pub(crate) count: unsafe fn(*const u8, &mut Tracer<'_>),
+    /// `T::trace`, for `Mode::Discover` ([`trace::discover`]): names the
+    /// parts of a value whose type is not exact.
+    pub(crate) discover: ErasedTrace,
+    /// `T`'s exact trace for the first pass of a collection
+    /// (`Mode::Count`); does nothing if `T` is not exact (the collector
+    /// traces the places `discover` named instead).
+    pub(crate) count: ErasedTrace,
     /// The same for the reachability pass (`Mode::Reachable`).
-    pub(crate) reach: unsafe fn(*const u8, &mut Tracer<'_>),
+    pub(crate) reach: ErasedTrace,
+    /// The same for any other mode (`AnyPass`).
+    pub(crate) any: ErasedTrace,
     /// Drops the value in place.
     pub(crate) drop_value: unsafe fn(*mut u8),
     /// Calls `T::finalize`, if `T` has a finalizer.
@@ -112,7 +115,7 @@ pub(crate) struct VTable {
 }
 
 /// [`VTable::flags`]: `T::EXACT` is false, so a collection that examines
-/// the box checks its garbage before dropping it.
+/// the box first runs its `trace` to find its places (`collect.rs`).
 pub(crate) const INEXACT: u8 = 1;
 /// [`VTable::flags`]: `T` has a finalizer.
 pub(crate) const FINALIZER: u8 = 2;
@@ -143,9 +146,10 @@ impl<T: Trace + 'static> BoxOf<T> {
     const GEOMETRY: (usize, Layout) =
         geometry(mem::size_of::<T>(), mem::align_of::<T>(), Self::TRACKED);
     const VTABLE: VTable = VTable {
-        trace: trace_in_pass::<T, AnyPass>,
-        count: trace_in_pass::<T, CountPass>,
-        reach: trace_in_pass::<T, ReachPass>,
+        discover: trace::discover::<T>,
+        count: Erased::<T>::PASSES[CountPass::INDEX],
+        reach: Erased::<T>::PASSES[ReachPass::INDEX],
+        any: Erased::<T>::PASSES[AnyPass::INDEX],
         drop_value: drop_value::<T>,
         finalize: if T::FINALIZE {
             Some(finalize_value::<T>)
@@ -158,14 +162,6 @@ impl<T: Trace + 'static> BoxOf<T> {
         flags: if T::EXACT.is_exact() { 0 } else { INEXACT }
             | if T::FINALIZE { FINALIZER } else { 0 },
     };
-}
-
-/// # Safety
-/// `value` must point to a live, initialised `T`, and the tracer's mode
-/// must be `P`'s (any mode for `AnyPass`).
-unsafe fn trace_in_pass<T: Trace, P: Pass>(value: *const u8, tracer: &mut Tracer<'_>) {
-    // SAFETY: guaranteed by the caller.
-    tracer.trace_value_in::<T, P>(unsafe { &*value.cast::<T>() })
 }
 
 /// # Safety
@@ -796,11 +792,10 @@ unsafe fn release_one(st: &State, links: *const Links) {
             header.strong.set(strong);
             if strong & DROPPED != 0 {
                 // A collection run by the finalizer dropped the value. Our
-                // temporary count was an outside reference, so only a
-                // `Trace` that moves handles while traced can do that, and
-                // that collection then aborts the process (`collect.rs`,
-                // `leftover_handle_abort`): this branch is a last defence.
-                // Dropping the value again, or linking the box back into a
+                // temporary count was an outside reference, so only an
+                // `unsafe impl ExactTrace` that reports handles it does not
+                // own can do that: this branch is a last defence. Dropping
+                // the value again, or linking the box back into a
                 // generation, would be a double drop or a trace of a
                 // dropped value.
                 if strong < ONE {

@@ -31,22 +31,22 @@ pub struct GenerationStats {
     pub collected: usize,
     /// Unreachable objects whose value was dropped but whose memory could
     /// not be freed because handles to them survived the drop (a `Drop`
-    /// that kept a handle, in a collection whose traces are all exact: with
-    /// a hand-written `Trace` among them the process aborts instead); the
-    /// memory goes when those handles do. CPython: `uncollectable`.
+    /// that moved a handle out of the garbage); the memory goes when those
+    /// handles do. CPython: `uncollectable`.
     pub uncollectable: usize,
-    /// Collections abandoned because `Trace` impls reported edges that do
-    /// not match the objects' counts: more references than an object has,
-    /// a handle twice, or different edges from one pass to the next (no
-    /// CPython equivalent). Nothing is dropped by such a collection.
+    /// Wrong `Trace` impls seen (no CPython equivalent): objects whose
+    /// hand-written trace named overlapping parts of their value (their
+    /// edges were not counted in that collection, which may keep garbage),
+    /// and collections abandoned because an `unsafe impl ExactTrace`
+    /// reported more references than an object has (nothing is dropped by
+    /// such a collection).
     pub trace_errors: usize,
-    /// Collections that found garbage and traced it a second time to check
-    /// it against the counts before dropping it, because some object they
-    /// examined has a `Trace` impl that is not exact (see
-    /// [`ExactTrace`](crate::ExactTrace); derived impls over std types
-    /// are). Zero for a program whose traced types are all exact (no
-    /// CPython equivalent).
-    pub checked: usize,
+    /// Collections that had an object with a hand-written `Trace` impl
+    /// (one that is not [`ExactTrace`](crate::ExactTrace); derived impls
+    /// over std types are) among their candidates, and so ran those traces
+    /// first and counted in two passes instead of one. Zero for a program
+    /// whose traced types are all exact (no CPython equivalent).
+    pub inexact: usize,
 }
 
 impl GenerationStats {
@@ -55,7 +55,7 @@ impl GenerationStats {
         collected: 0,
         uncollectable: 0,
         trace_errors: 0,
-        checked: 0,
+        inexact: 0,
     };
 }
 

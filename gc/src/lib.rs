@@ -71,56 +71,33 @@
 //! the collection completes; a panicking `Trace` abandons the collection
 //! with every object kept.
 //!
-//! **Wrong `Trace` impls.** [`Trace`] is a safe trait. A missing edge makes
-//! the target look externally referenced: it leaks. A handle the value does
-//! not own (one in a thread-local, in another object reached through a
-//! `Gc`, or leaked) could make an object that is still referenced look
-//! unreachable if it were counted, so the collector only counts a handle a
-//! hand-written impl reports if it lies in memory the traced object owns:
-//! in its value, or in what a std container in it keeps out of line (a
-//! `Vec`'s buffer, a `Box`'s value). Any other report is left out, like a
-//! missing edge. Before any value is dropped, the garbage is traced once
-//! more and checked: every garbage object's handles must be exactly the
-//! edges reported into it, each handle reported once, with no handle made
-//! or dropped meanwhile. Extra edges that drive a count below zero, a
-//! handle traced twice, and traces that differ from one pass to the next
-//! or that clone or drop handles all fail that check (or the counting
-//! before it): the collection is abandoned with everything kept (counted
-//! in [`GenerationStats::trace_errors`]); the final check also requires,
-//! at each report, that the target's handle count is the one it had when
-//! found unreachable, which catches a clone that lives only while it is
-//! reported. **Known limit**: a trace that *moves* an existing handle
-//! while it runs (its own, or one taken from outside and put back, through
-//! a `Cell` or `RefCell`), so that one handle is reported from two places
-//! or from memory it does not stay in, passes both checks and can make the
-//! collector drop a value still referenced
-//! from outside. That outside handle outlives the drops (safe code cannot
-//! destroy a handle while a borrow derived from it lives), so a collection
-//! with an inexact object among its candidates that finds a garbage box
-//! still referenced after dropping the garbage **aborts the process**,
-//! naming the type, before control returns to the caller. The abort comes
-//! after the drops, so a `Drop` of other garbage reading the value through
-//! a reference taken earlier, or a reference held as a function argument
-//! across the collection, is undefined behaviour in that case. A `Drop`
-//! that keeps a handle to garbage cannot be told from it and aborts too in
-//! such a collection; with exact traces only it is merely counted as
-//! `uncollectable` (the handle sees the value as dropped). See [`Trace`]
-//! for the rules (trace each owned `Gc` once, where it lives; never
-//! trace through a `Gc` into another object; mutate nothing).
+//! **Wrong `Trace` impls.** [`Trace`] is a safe trait, and no impl,
+//! however wrong, can make the collector drop a value that is still
+//! referenced. The collector never counts an edge while user code can run:
+//! - Derived impls and the std impls are *exact* ([`ExactTrace`], an
+//!   `unsafe` trait the derive writes): the collector traces their values
+//!   itself, through code that reports exactly the handles a value owns and
+//!   runs nothing else ([`ExactTrace::trace_exact`]).
+//! - A hand-written impl is run once per collection, *before* anything is
+//!   counted, and only names parts of its value ([`Tracer::place`]: a
+//!   field, or a container holding handles), borrowed for the tracer's
+//!   `'a`, that is, reached from `&'a self` without a guard. The collector
+//!   then traces those parts itself, through their types' exact traces,
+//!   once every hand-written trace has run. So a trace that clones, drops
+//!   or moves handles changes what is there to count, never how often a
+//!   handle is counted. The lifetime is what keeps each part in place
+//!   until then: a trace cannot name something it borrowed from a
+//!   `RefCell` (the std impl of `RefCell` holds the borrow for it instead)
+//!   or copied out of a `Cell` (that does not compile).
+//! - A part that does not lie in the traced value (a leaked handle, another
+//!   object's field reached through a `Gc`, an `Rc`'s contents) is not
+//!   counted, nor is anything of an object that names overlapping parts
+//!   (counted in [`GenerationStats::trace_errors`]). That is a missing edge,
+//!   like one the trace forgets: the target looks referenced from outside,
+//!   and may leak. It is never freed early.
 //!
-//! **Exact traces.** The check above is a second trace of the garbage,
-//! about a quarter of a young collection's time. It is skipped when every
-//! object the collection examines has an *exact* trace ([`ExactTrace`],
-//! an `unsafe` trait): `#[derive(Trace)]` writes it, and the std impls
-//! have it, so a derived type whose traced fields are std containers, `Gc`s
-//! and other derived types is exact ([`Trace::EXACT`] says; hand-written
-//! impls are not unless their author vouches with `unsafe impl`). The
-//! collector then traces such a value only through the code written under
-//! that `unsafe` ([`ExactTrace::trace_exact`]), never its `Trace::trace`,
-//! and that code reports exactly the handles the value owns and runs no
-//! other code, so the counts cannot be wrong; a collection that examines
-//! one inexact object still checks ([`GenerationStats::checked`] counts
-//! those).
+//! Hand-written impls cost a collection one more pass (the discovery), and
+//! the derive is the usual way. See [`Trace`] for the rules.
 //!
 //! **Per thread.** Each thread has its own collector state (a const thread
 //! local, no locking). `Gc` is `!Send` and `!Sync`. When a thread exits, a
@@ -133,16 +110,17 @@
 //!    oldest first.
 //! 2. One pass: pin each candidate (an extra strong count, so no user code
 //!    the collector runs can free it), set `gc_refs` from its strong count,
-//!    trace it and count its edges into other candidates.
+//!    trace it and count its edges into other candidates. If it meets a
+//!    candidate with a hand-written `Trace`, it stops, runs every such
+//!    trace to find their parts (pinning all candidates), and counts in two
+//!    passes instead: strong counts first, then the edges.
 //! 3. One pass: objects with `gc_refs > 0`, and everything they reach, are
 //!    reachable; they are unpinned and move up a generation. The rest is
 //!    tentatively garbage.
 //! 4. Finalizers run once each; if any ran, passes 2 and 3 are repeated on
 //!    the garbage alone, and whatever was resurrected survives.
-//! 5. Unless every candidate's `Trace` is exact ("Exact traces"), the
-//!    garbage is traced once more and checked against its counts (see
-//!    "Wrong `Trace` impls"). It is marked dropped, its values dropped, its
-//!    boxes freed (or kept, value gone, while stray handles remain).
+//! 5. The garbage is marked dropped, its values dropped, its boxes freed
+//!    (or kept, value gone, while handles a `Drop` moved out remain).
 //!
 //! The source's module docs give the details and invariants: `gc.rs` (box
 //! layout, counting, release queue), `list.rs` (generation lists and the

@@ -50,16 +50,6 @@ pub(crate) const NEWBORN: usize = 1 << 2;
 pub(crate) const COLLECTING: usize = 1 << 3;
 /// Set while the box sits in the tentatively-unreachable list.
 pub(crate) const UNREACHABLE: usize = 1 << 4;
-/// While a box sits in the unreachable or garbage list, and through the
-/// final check of the garbage (`collect.rs`, `verify_and_mark`), the word's
-/// count above [`REFS_SHIFT`] (`gc_refs`, zero for those boxes) is split:
-/// its bits below `EXPECT_SHIFT` count down the edges still expected into
-/// the box, and the bits from `EXPECT_SHIFT` up hold the number of handles
-/// the box had when it was found unreachable.
-pub(crate) const EXPECT_SHIFT: u32 = 35;
-/// The largest handle count the final check can hold; a box with more
-/// fails the check (its garbage is kept, never dropped unchecked).
-pub(crate) const EXPECT_MAX: usize = (1 << (EXPECT_SHIFT - REFS_SHIFT)) - 1;
 /// Set once the box's finalizer has run (PEP 442: at most once per object).
 pub(crate) const FINALIZED: usize = 1 << 5;
 /// `gc_refs` (the trial-deletion count) lives above this shift. Outside a

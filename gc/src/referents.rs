@@ -4,14 +4,22 @@
 //! # Invariants
 //! - An `AnyGc` owns one strong count of its box (it wraps a real `Gc`), so
 //!   everything it exposes is as safe as the `Gc` API.
-//! - `referents` runs the value's own `Trace` impl with a tracer that only
-//!   clones the handles it is shown; it never touches collector state.
+//! - `referents` runs the value's own `Trace` impl as a collection does
+//!   (`Mode::Discover`), then traces the places it named through their
+//!   exact traces, which run no user code and, while they run, allocate
+//!   nothing: each handle is cloned into a [`RawEdge`] in a vector reserved
+//!   beforehand, and wrapped in an `AnyGc` only afterwards. It never
+//!   touches collector state.
+//! - A `RawEdge` owns one strong count of its box, held as the bytes of a
+//!   `Gc<T>` (a `Gc` is at most two words, asserted at compile time), and
+//!   `finish` or `drop` gives it back exactly once.
 
 use std::any::{Any, type_name};
 use std::fmt;
+use std::mem::{ManuallyDrop, MaybeUninit};
 
-use crate::gc::Gc;
-use crate::trace::{Mode, Tracer};
+use crate::gc::{Gc, value_of_links};
+use crate::trace::{AnyPass, Discovery, Mode, Pass, Tracer};
 
 /// A strong handle to a box of any type, as returned by [`referents`].
 pub struct AnyGc(Box<dyn Erased>);
@@ -102,12 +110,81 @@ pub fn referents<T: ?Sized + 'static>(gc: &Gc<T>) -> Vec<AnyGc> {
     if Gc::try_deref(gc).is_none() {
         return Vec::new();
     }
-    let mut found = Vec::new();
-    let mut tracer = Tracer::new(Mode::Referents(&mut found));
+    let mut found = Discovery::default();
+    let mut tracer = Tracer::new(Mode::Discover(&mut found));
+    tracer.owner = links;
     // SAFETY: the box is tracked (so it has a vtable for its concrete type)
-    // and its value is intact; the handle keeps it alive during the trace.
-    unsafe {
-        tracer.trace_box(links, (*(*links).vtable).trace);
+    // and its value is intact; the handle keeps it alive (and never
+    // dropped: it is referenced from outside) while the places are used,
+    // and nothing can borrow a `Gc`'s value mutably.
+    unsafe { tracer.trace_at(value_of_links(links), (*(*links).vtable).discover) };
+    // An exact value names itself, or nothing if it holds no `Gc`.
+    let any = |tracer: &mut Tracer<'_>| {
+        for place in &found.places {
+            // SAFETY: a place named by the trace above, still valid (see
+            // `trace.rs`), traced by its type's exact trace.
+            unsafe { tracer.trace_at(place.addr, place.passes[AnyPass::INDEX]) };
+        }
+    };
+    let mut tally = Tracer::new(Mode::Tally);
+    any(&mut tally);
+    let mut raw: Vec<RawEdge> = Vec::with_capacity(tally.tally);
+    any(&mut Tracer::new(Mode::Referents(&mut raw)));
+    found.clear();
+    raw.into_iter().map(RawEdge::finish).collect()
+}
+
+/// A handle cloned while exact traces run, when nothing may allocate: the
+/// bytes of a `Gc<T>` and how to turn them back into one.
+pub(crate) struct RawEdge {
+    handle: MaybeUninit<[usize; 2]>,
+    finish: unsafe fn(MaybeUninit<[usize; 2]>) -> AnyGc,
+    drop: unsafe fn(MaybeUninit<[usize; 2]>),
+}
+
+impl RawEdge {
+    /// A clone of `gc`, allocating nothing.
+    pub(crate) fn of<T: ?Sized + 'static>(gc: &Gc<T>) -> RawEdge {
+        const {
+            assert!(size_of::<Gc<T>>() <= size_of::<[usize; 2]>());
+            assert!(align_of::<Gc<T>>() <= align_of::<[usize; 2]>());
+        }
+        let mut handle = MaybeUninit::<[usize; 2]>::uninit();
+        // SAFETY: the buffer is large and aligned enough (asserted above).
+        unsafe { handle.as_mut_ptr().cast::<Gc<T>>().write(gc.clone()) };
+        RawEdge {
+            handle,
+            finish: finish::<T>,
+            drop: drop_raw::<T>,
+        }
     }
-    found
+
+    /// The handle, as an [`AnyGc`].
+    fn finish(self) -> AnyGc {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `handle` holds the `Gc<T>` that `finish` was made for,
+        // taken out once: `this` is never dropped.
+        unsafe { (this.finish)(this.handle) }
+    }
+}
+
+impl Drop for RawEdge {
+    fn drop(&mut self) {
+        // SAFETY: as in `finish`: the handle is given back once.
+        unsafe { (self.drop)(self.handle) }
+    }
+}
+
+/// # Safety
+/// `handle` must hold a `Gc<T>` that is not used again.
+unsafe fn finish<T: ?Sized + 'static>(handle: MaybeUninit<[usize; 2]>) -> AnyGc {
+    // SAFETY: guaranteed by the caller.
+    AnyGc::new(unsafe { handle.as_ptr().cast::<Gc<T>>().read() })
+}
+
+/// # Safety
+/// As for [`finish`].
+unsafe fn drop_raw<T: ?Sized + 'static>(handle: MaybeUninit<[usize; 2]>) {
+    // SAFETY: guaranteed by the caller.
+    drop(unsafe { handle.as_ptr().cast::<Gc<T>>().read() })
 }

@@ -2,12 +2,13 @@
 //! allocators call safe callbacks on every allocation. Exact traces are
 //! trusted to run no user code (that is what lets `RefCell`'s be borrowed
 //! without a guard and `Cell`'s be traced in place), so nothing may
-//! allocate while one runs: `referents` (whose reports allocate) never
-//! runs exact traces, and the collector's final check reserves its vector
-//! before tracing. Each test here has an allocator callback that mutates
-//! the value being traced; before that rule they freed memory under the
-//! trace (found by AddressSanitizer, which CI runs these tests under).
-//! From a review of the change that made exact traces trusted.
+//! allocate while one runs: `referents` counts the edges first, reserves
+//! its vector, and wraps the handles only after the traces; a collection
+//! allocates only while it runs hand-written traces, before any exact
+//! one. Each test here has an allocator callback that mutates the value
+//! being traced; were it called under an exact trace, it would free memory
+//! under it (AddressSanitizer, which CI runs these tests under, would
+//! flag it), and the trace would see the value half changed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -80,20 +81,19 @@ fn clear_victim() {
     });
 }
 
+/// The callback empties the cell at the first allocation: `referents`
+/// sees the cell as it was before, or after, never half-way.
 #[test]
-fn referents_allocate_only_while_a_refcell_is_borrowed_with_a_guard() {
+fn referents_allocate_only_while_no_refcell_is_looked_into() {
     const { assert!(<Node as Trace>::EXACT.is_exact()) };
     let node = Gc::new(Node {
         children: RefCell::new((0..64).map(Gc::new).collect()),
     });
     VICTIM.with(|v| *v.borrow_mut() = Some(node.clone()));
     let refs = with_hook(clear_victim, || cyclegc::referents(&node));
-    assert!(
-        !MUTATED.with(Cell::get),
-        "the callback borrowed the cell mutably while it was traced"
-    );
-    assert_eq!(refs.len(), 64);
-    assert_eq!(node.children.borrow().len(), 64);
+    assert!(MUTATED.with(Cell::get), "the callback ran");
+    assert!(refs.len() == 64 || refs.is_empty(), "{} edges", refs.len());
+    assert!(node.children.borrow().is_empty());
     VICTIM.with(|v| v.borrow_mut().take());
 }
 
@@ -116,19 +116,17 @@ fn take_cell() {
     });
 }
 
+/// The same with a `Cell`, which an exact trace reads in place.
 #[test]
-fn referents_trace_a_cell_from_a_copy_while_they_allocate() {
+fn referents_allocate_only_while_no_cell_is_looked_into() {
     let node = Gc::new(CellNode {
         children: Cell::new((0..64).map(Gc::new).collect()),
     });
     CELL_VICTIM.with(|v| *v.borrow_mut() = Some(node.clone()));
     let refs = with_hook(take_cell, || cyclegc::referents(&node));
-    // The callback ran (the reports allocate) and emptied the cell, which
-    // held no value then: it was being traced from a copy, put back after.
-    assert!(MUTATED.with(Cell::get));
-    assert_eq!(refs.len(), 64);
-    let back = node.children.take();
-    assert_eq!(back.len(), 64, "the traced value was not put back");
+    assert!(MUTATED.with(Cell::get), "the callback ran");
+    assert!(refs.len() == 64 || refs.is_empty(), "{} edges", refs.len());
+    assert!(node.children.take().is_empty());
     CELL_VICTIM.with(|v| v.borrow_mut().take());
 }
 
@@ -137,12 +135,14 @@ struct Cyc {
     children: RefCell<Vec<Gc<Cyc>>>,
 }
 
-/// Hand-written, so not exact: a collection that examines it runs the
-/// final check of the garbage, which keeps addresses in a vector.
-struct Inexact;
+/// Hand-written, so not exact: a collection that examines it runs its
+/// trace first, which allocates to keep the place it names.
+struct Inexact(Option<Gc<u8>>);
 
 impl Trace for Inexact {
-    fn trace(&self, _: &mut Tracer<'_>) {}
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        self.0.trace(tracer);
+    }
 }
 
 thread_local! {
@@ -162,17 +162,20 @@ fn clear_cycle() {
     });
 }
 
+/// The first allocation of the collection keeps the place the `Inexact`
+/// (the oldest candidate) names, before anything is counted: the callback
+/// breaks the cycle then, the two objects go by reference counting in the
+/// middle of the collection, and nothing is left to collect.
 #[test]
-fn the_final_check_allocates_before_it_traces() {
+fn a_collection_allocates_only_before_it_counts() {
     cyclegc::collect();
-    let _inexact = Gc::new(Inexact);
+    let _inexact = Gc::new(Inexact(Some(Gc::new(7))));
     let a = Gc::new(Cyc {
         children: RefCell::new(Vec::new()),
     });
     let t = Gc::new(Cyc {
         children: RefCell::new(vec![a.clone()]),
     });
-    // `t` has four handles, all in `a`: the check keeps their addresses.
     a.children
         .borrow_mut()
         .extend([t.clone(), t.clone(), t.clone(), t.clone()]);
@@ -180,13 +183,8 @@ fn the_final_check_allocates_before_it_traces() {
     drop((a, t));
     let errors = cyclegc::stats()[2].trace_errors;
     let collected = with_hook(clear_cycle, cyclegc::collect);
-    // The first allocation of the collection is the check's vector, before
-    // its trace: the callback changes the garbage then (which the check
-    // sees, and abandons the collection), not under the trace.
     assert!(MUTATED.with(Cell::get));
     assert_eq!(collected, 0);
-    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
-    // Abandoned, the two were kept; with `a`'s children dropped they went
-    // by reference counting.
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors);
     assert!(CYC.with(|w| w.borrow().as_ref().unwrap().upgrade().is_none()));
 }

@@ -394,25 +394,27 @@ fn self_cycles_and_many_parallel_edges() {
     assert_eq!(drops_of(0), 1);
 }
 
-/// Holds its edges in `Cell`s. `Edge`'s impl is hand-written, hence not
-/// exact, so each cell's contents are traced from a copy on the stack (the
-/// same stack slot for every cell) and the final check runs: it must see
-/// them as the distinct handles they are.
+/// Holds its edges in `Cell`s, beside a field with a hand-written trace,
+/// so that it is not exact: a collection runs its derived `trace`, which
+/// names each cell as a place, and then traces the cells itself. Many
+/// objects share each target: every handle must be counted once.
 #[derive(Trace)]
 struct ViaCells {
     probe: Probe,
     one: Slot,
     nested: Cell<Option<Box<Slot>>>,
     pair: Cell<(Edge, Edge)>,
+    hand: Hand,
 }
 
-#[derive(Default)]
+#[derive(Default, Trace)]
 struct Edge(Option<Gc<ViaCells>>);
 
-impl Trace for Edge {
-    fn trace(&self, tracer: &mut cyclegc::Tracer<'_>) {
-        self.0.trace(tracer);
-    }
+/// Holds nothing, traced by hand.
+struct Hand;
+
+impl Trace for Hand {
+    fn trace<'a>(&'a self, _: &mut cyclegc::Tracer<'a>) {}
 }
 
 type Slot = Cell<Edge>;
@@ -432,6 +434,7 @@ fn handles_in_cells_shared_by_many_objects_are_collected() {
             one: Cell::default(),
             nested: Cell::new(None),
             pair: Cell::default(),
+            hand: Hand,
         })
     };
     let n: Vec<_> = (0..6).map(make).collect();
@@ -451,7 +454,7 @@ fn handles_in_cells_shared_by_many_objects_are_collected() {
     assert_eq!(cyclegc::collect(), 6);
     let after = cyclegc::stats()[2];
     assert_eq!(after.trace_errors, before.trace_errors);
-    assert_eq!(after.checked, before.checked + 1, "the final check ran");
+    assert_eq!(after.inexact, before.inexact + 1, "the inexact path ran");
     for i in 0..6 {
         assert_eq!(drops_of(i), 1, "node {i}");
     }

@@ -112,7 +112,7 @@ fn may_contain_gc_is_computed_from_the_fields() {
 struct Manual(Option<Gc<u8>>);
 
 impl Trace for Manual {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.0.trace(tracer);
     }
 }

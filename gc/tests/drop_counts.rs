@@ -36,22 +36,20 @@ impl Drop for Node {
 }
 
 /// A correct hand-written impl, hence not exact: a collection that
-/// examines one checks its garbage before dropping it, so the rounds run
-/// with and without that check.
+/// examines one runs its trace first to find its places, then counts
+/// unfused, so the rounds run through both paths of the collector.
 struct Hand(RefCell<Vec<Gc<Node>>>);
 
 impl Trace for Hand {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
-        for g in self.0.borrow().iter() {
-            tracer.visit(g);
-        }
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        self.0.trace(tracer);
     }
 }
 
-/// With `checked`, a fresh young `Hand` holding one of the nodes, kept
+/// With `inexact`, a fresh young `Hand` holding one of the nodes, kept
 /// for the collection that follows (it is one of its candidates).
-fn hand(checked: bool, nodes: &[Gc<Node>]) -> Option<Gc<Hand>> {
-    checked.then(|| Gc::new(Hand(RefCell::new(nodes.iter().take(1).cloned().collect()))))
+fn hand(inexact: bool, nodes: &[Gc<Node>]) -> Option<Gc<Hand>> {
+    inexact.then(|| Gc::new(Hand(RefCell::new(nodes.iter().take(1).cloned().collect()))))
 }
 
 fn node(id: usize) -> Gc<Node> {
@@ -131,9 +129,9 @@ fn reachable(model: &[Vec<usize>], roots: &[usize]) -> Vec<bool> {
 }
 
 /// One random round; `young_collections` sprinkles generation 0/1
-/// collections during construction; `checked` puts an inexact object among
+/// collections during construction; `inexact` puts an inexact object among
 /// the candidates of every explicit collection.
-fn round(rng: &mut Rng, young_collections: bool, checked: bool) {
+fn round(rng: &mut Rng, young_collections: bool, inexact: bool) {
     let n = 1 + rng.below(30);
     reset_drops(n);
     let nodes: Vec<Gc<Node>> = (0..n).map(node).collect();
@@ -144,7 +142,7 @@ fn round(rng: &mut Rng, young_collections: bool, checked: bool) {
         add_edge(rng, &mut key, &nodes[a], &nodes[b]);
         model[a].push(b);
         if young_collections && rng.chance(5) {
-            let _hand = hand(checked, &nodes);
+            let _hand = hand(inexact, &nodes);
             cyclegc::collect_generation(rng.below(2));
             assert!(
                 (0..n).all(|i| drops_of(i) == 0),
@@ -164,7 +162,7 @@ fn round(rng: &mut Rng, young_collections: bool, checked: bool) {
     }
     let live = reachable(&model, &root_ids);
     if young_collections && rng.chance(50) {
-        let _hand = hand(checked, &roots);
+        let _hand = hand(inexact, &roots);
         cyclegc::collect_generation(rng.below(2));
         for (i, &l) in live.iter().enumerate() {
             assert!(drops_of(i) <= 1, "node {i} dropped twice");
@@ -176,7 +174,7 @@ fn round(rng: &mut Rng, young_collections: bool, checked: bool) {
     // Whatever reference counting has not freed yet is cyclic garbage (or
     // hangs off it), and a full collection must find exactly that.
     // (The hand first: making it may run an automatic collection.)
-    let hand_ = hand(checked, &roots);
+    let hand_ = hand(inexact, &roots);
     let pending = (0..n).filter(|&i| !live[i] && drops_of(i) == 0).count();
     assert_eq!(cyclegc::collect(), pending);
     drop(hand_);
@@ -206,7 +204,7 @@ fn round(rng: &mut Rng, young_collections: bool, checked: bool) {
         g.cell.set(c);
     }
     assert_eq!(seen, live);
-    let hand_ = hand(checked, &[]);
+    let hand_ = hand(inexact, &[]);
     drop(roots);
     let rest = (0..n).filter(|&i| drops_of(i) == 0).count();
     assert_eq!(cyclegc::collect(), rest);
@@ -226,18 +224,18 @@ fn rounds(name: &str, rounds: usize, young: impl Fn(&mut Rng) -> bool) {
         round(&mut rng, young, i % 2 == 1);
     }
     let after = cyclegc::stats();
-    let checked: usize = (0..3).map(|g| after[g].checked - before[g].checked).sum();
+    let inexact: usize = (0..3).map(|g| after[g].inexact - before[g].inexact).sum();
     let collections: usize = (0..3)
         .map(|g| after[g].collections - before[g].collections)
         .sum();
     assert!(
-        checked > rounds / 4,
-        "{checked} collections checked their garbage"
+        inexact > rounds / 4,
+        "{inexact} collections ran hand-written traces first"
     );
     assert!(
-        collections - checked > rounds / 4,
-        "{} collections skipped the check",
-        collections - checked
+        collections - inexact > rounds / 4,
+        "{} collections counted in one pass",
+        collections - inexact
     );
 }
 

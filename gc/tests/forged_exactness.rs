@@ -25,14 +25,15 @@ pub trait Trace {
     /// What the derive's impl sets.
     const EXACT: Exact<Self> = Exact::NO;
     /// What the derive's impl writes.
-    fn trace(&self, _: &mut Tracer<'_>) {}
+    fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
 }
 
 impl Trace for Liar {}
 
 thread_local! {
-    /// The outside handle to the victim, which `Liar` reports as its own.
-    static HELD: RefCell<Option<Gc<Victim>>> = const { RefCell::new(None) };
+    /// The outside handle to the victim (leaked, so that a trace can name
+    /// it), which `Liar` reports as its own.
+    static HELD: Cell<Option<&'static Gc<Victim>>> = const { Cell::new(None) };
     /// How often `Liar::trace` ran during a collection.
     static LIAR_TRACES: Cell<u32> = const { Cell::new(0) };
 }
@@ -40,18 +41,16 @@ thread_local! {
 /// Reports the thread-local handle, which it does not own.
 fn lie(tracer: &mut Tracer<'_>) {
     LIAR_TRACES.with(|n| n.set(n.get() + 1));
-    HELD.with(|h| {
-        if let Some(victim) = h.borrow().as_ref() {
-            real::Trace::trace(victim, tracer);
-        }
-    });
+    if let Some(victim) = HELD.with(Cell::get) {
+        real::Trace::trace(victim, tracer);
+    }
 }
 
 /// A hand-written, inexact type that lies.
 pub struct Liar;
 
 impl real::Trace for Liar {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         lie(tracer)
     }
 }
@@ -66,7 +65,7 @@ pub struct Evil {
 /// lying.
 impl real::Trace for Evil {
     const EXACT: Exact<Self> = Exact::certified();
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         lie(tracer)
     }
 }
@@ -83,7 +82,7 @@ impl Trace for u64 {}
 
 impl real::Trace for Victim {
     const EXACT: Exact<Self> = Exact::certified();
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         real::Trace::trace(&self.evil, tracer)
     }
 }
@@ -98,20 +97,19 @@ fn a_forged_exact_claim_does_not_run_the_field_trace_under_trust() {
         evil: RefCell::new(Some(Gc::new(Evil { liar: Liar }))),
         value: 42,
     });
-    HELD.with(|h| *h.borrow_mut() = Some(victim.clone()));
-    drop(victim);
+    let held: &'static Gc<Victim> = Box::leak(Box::new(victim));
+    HELD.with(|h| h.set(Some(held)));
     LIAR_TRACES.with(|n| n.set(0));
     // Counted under trust, `Liar`'s report of the outside handle would
     // leave the victim no outside reference: both objects would be found
     // unreachable and the victim's value dropped under `HELD`.
     assert_eq!(real::collect(), 0, "a live object was collected");
     assert_eq!(LIAR_TRACES.with(Cell::get), 0, "Liar::trace ran");
-    HELD.with(|h| {
-        let held = h.borrow();
-        let victim = held.as_ref().expect("handle kept");
-        assert_eq!(Gc::try_deref(victim).map(|v| v.value), Some(42));
-        // Break the chain for a clean exit.
-        victim.evil.borrow_mut().take();
-    });
-    HELD.with(|h| h.borrow_mut().take());
+    assert_eq!(Gc::try_deref(held).map(|v| v.value), Some(42));
+    // Break the chain for a clean exit.
+    held.evil.borrow_mut().take();
+    HELD.with(|h| h.set(None));
+    // SAFETY: `held` came from `Box::leak` above, and nothing derived from
+    // it is used after this.
+    drop(unsafe { Box::from_raw(std::ptr::from_ref(held).cast_mut()) });
 }

@@ -1,6 +1,10 @@
 //! Deliberately wrong `Trace` impls: they may leak or panic, never cause
 //! undefined behaviour (run these under AddressSanitizer too). Each test
 //! cleans up what it leaked so that LeakSanitizer stays quiet.
+//!
+//! Safe code cannot name a part it does not reach from `&'a self` (a
+//! handle borrowed from a `RefCell` or a thread-local does not compile),
+//! so the foreign handles here are leaked ones (`&'static`).
 
 mod common;
 
@@ -12,10 +16,8 @@ use cyclegc::{Gc, Trace, Tracer};
 thread_local! {
     static MODE: Cell<Mode> = const { Cell::new(Mode::Right) };
     static STASH: RefCell<Vec<Gc<Node>>> = const { RefCell::new(Vec::new()) };
-    static FORGED: RefCell<Option<Gc<Node>>> = const { RefCell::new(None) };
-    /// A leaked handle, which `Mode::ForgeFromZero` also reports.
+    /// A leaked handle, which `Mode::ForgeFromZero` also names.
     static LEAKED: Cell<Option<&'static Gc<Node>>> = const { Cell::new(None) };
-    static ZERO_CALLS: Cell<u32> = const { Cell::new(0) };
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -23,9 +25,9 @@ enum Mode {
     Right,
     /// Reports nothing.
     Missing,
-    /// Node 0 reports every edge twice.
+    /// Node 0 names its edges twice.
     Twice,
-    /// Reports every edge five times.
+    /// Names its edges five times.
     Five,
     /// Drops the node's own edges while being traced.
     Mutate,
@@ -35,16 +37,10 @@ enum Mode {
     Allocate,
     /// Calls `collect` from inside the trace.
     Reenter,
-    /// Also reports the thread-local `FORGED` handle, which it does not own.
-    Forge,
-    /// Only node 0 also reports `FORGED` and `LEAKED`.
+    /// Node 0 also names the leaked handle `LEAKED`, which it does not own.
     ForgeFromZero,
     /// Alternates between right and missing on every call.
     Flaky,
-    /// Node 0 reports nothing from its second call on (in a collection of
-    /// one garbage pair, the final check: it fails at node 1, after node 0
-    /// passed and was marked).
-    LateMissFromZero,
 }
 
 fn set_mode(m: Mode) {
@@ -58,7 +54,7 @@ struct Node {
 }
 
 impl Trace for Node {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         match MODE.with(Cell::get) {
             Mode::Right => self.next.trace(tracer),
             Mode::Missing => {}
@@ -92,23 +88,12 @@ impl Trace for Node {
                 assert_eq!(cyclegc::collect(), 0);
                 self.next.trace(tracer);
             }
-            Mode::Forge => {
-                self.next.trace(tracer);
-                FORGED.with(|f| f.borrow().trace(tracer));
-            }
             Mode::ForgeFromZero => {
                 self.next.trace(tracer);
-                if self.id == 0 {
-                    FORGED.with(|f| f.borrow().trace(tracer));
-                    if let Some(leaked) = LEAKED.with(Cell::get) {
-                        leaked.trace(tracer);
-                    }
-                }
-            }
-            Mode::LateMissFromZero => {
-                let first = self.id != 0 || ZERO_CALLS.with(|c| c.replace(c.get() + 1)) == 0;
-                if first {
-                    self.next.trace(tracer);
+                if self.id == 0
+                    && let Some(leaked) = LEAKED.with(Cell::get)
+                {
+                    leaked.trace(tracer);
                 }
             }
             Mode::Flaky => {
@@ -180,12 +165,12 @@ fn missing_edges_leak_but_stay_intact() {
     assert_eq!((drops_of(0), drops_of(1)), (1, 1));
 }
 
-/// Node 0 traces its edge to node 1 twice, which matches node 1's count
-/// while `b` is held here: trial deletion alone finds both unreachable.
-/// The final check before dropping sees the handle reported twice and
-/// abandons the collection, so a borrow held across it stays valid.
+/// Node 0 names its edge list twice: counted twice, that would match node
+/// 1's count while `b` is held here, and trial deletion would find both
+/// unreachable. The collector sees the overlap and counts none of node 0's
+/// edges (a trace error), so a borrow held across it stays valid.
 #[test]
-fn duplicate_edges_are_caught_before_anything_is_dropped() {
+fn a_part_named_twice_is_not_counted() {
     reset_drops(2);
     set_mode(Mode::Twice);
     let (a, b) = pair();
@@ -205,50 +190,19 @@ fn duplicate_edges_are_caught_before_anything_is_dropped() {
     assert_eq!((drops_of(0), drops_of(1)), (1, 1));
 }
 
-const FATAL: &str = "cyclegc: fatal: a wrong_trace::Node found unreachable still has handles";
-
-/// A handle the trace does not own (here one in a thread-local) matches
-/// the target's count as well as an owned one would, so counting it would
-/// drop the value under the caller's `&Node`. It lies outside the memory
-/// the reporting object owns, so it is not counted: the target is kept,
-/// and the garbage around it is still collected.
-#[test]
-fn foreign_handle_is_not_counted() {
-    reset_drops(2);
-    let a = node(0);
-    let x = node(1);
-    a.next.borrow_mut().push(a.clone());
-    a.next.borrow_mut().push(x.clone());
-    FORGED.with(|f| *f.borrow_mut() = Some(x.clone()));
-    drop((a, x));
-    set_mode(Mode::ForgeFromZero);
-    FORGED.with(|f| {
-        let held = f.borrow();
-        let borrowed: &Node = held.as_ref().expect("set above");
-        assert_eq!(cyclegc::collect(), 1, "node 0 only");
-        // Were the forged edge counted, this would read a dropped `Vec`.
-        assert_eq!(borrowed.payload, [1, 2, 3]);
-    });
-    set_mode(Mode::Right);
-    assert_eq!((drops_of(0), drops_of(1)), (1, 0));
-    let x = FORGED.with(|f| f.borrow_mut().take()).expect("still there");
-    assert_eq!(Gc::strong_count(&x), 1);
-    drop(x);
-    assert_eq!(drops_of(1), 1);
-}
-
 thread_local! {
     /// A node some `Drop` reads through a plain reference.
     static WATCHED: Cell<Option<&'static Node>> = const { Cell::new(None) };
 }
 
-/// The same forged edge, with the target read during the collection by a
-/// `Drop` of other garbage, through a `&'static Node` taken from a leaked
-/// handle before it. Nothing the collector checks after the drops could
-/// help here; not counting the forged edge keeps the target intact.
+/// A handle the trace does not own (a leaked one) would match the target's
+/// count as well as an owned one: counted, it would drop the value while a
+/// `&'static Node` to it is in use, here by the `Drop` of the garbage
+/// around it. It does not lie in the reporting value, so it is not
+/// counted: the target is kept, and the garbage is still collected.
 #[test]
-fn foreign_handle_read_by_a_drop_of_other_garbage() {
-    reset_drops(4);
+fn foreign_handle_is_not_counted() {
+    reset_drops(3);
     let victim = leaked_victim();
     // Made after the victim, so their values are dropped after its would be.
     for id in [0, 1] {
@@ -284,8 +238,8 @@ fn free_leaked_victim(victim: &'static Gc<Node>) {
     assert_eq!(drops_of(2), 1);
 }
 
-/// Clones the leaked handle into its own value, reports it there and drops
-/// the clone again: while it is reported, the clone lies in memory the
+/// Clones the leaked handle into its own value, names it there and drops
+/// the clone again: while it is named, the clone lies in memory the
 /// object owns, and by the end of each trace the count is back to normal.
 struct Cloner {
     me: RefCell<Option<Gc<Cloner>>>,
@@ -293,7 +247,7 @@ struct Cloner {
 }
 
 impl Trace for Cloner {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.me.trace(tracer);
         if let Some(leaked) = LEAKED.with(Cell::get) {
             *self.slot.borrow_mut() = Some(leaked.clone());
@@ -311,11 +265,12 @@ impl Drop for Cloner {
     }
 }
 
-/// The clone stands in for the leaked handle, the target's only one, in
-/// both the counting and the final check; but the final check sees the
-/// extra handle while it is reported, and abandons the collection.
+/// Counted while it is named, the clone would stand in for the leaked
+/// handle, the target's only one. But nothing is counted before every
+/// trace has run, and by then the slot is empty: the cloner is collected,
+/// the target kept, and nothing was wrong.
 #[test]
-fn trace_that_reports_a_clone_it_drops_again() {
+fn trace_that_names_a_clone_it_drops_again() {
     reset_drops(3);
     let victim = leaked_victim();
     let c = Gc::new(Cloner {
@@ -325,121 +280,150 @@ fn trace_that_reports_a_clone_it_drops_again() {
     *c.me.borrow_mut() = Some(c.clone());
     drop(c);
     let errors = cyclegc::stats()[2].trace_errors;
-    assert_eq!(cyclegc::collect(), 0);
-    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
+    assert_eq!(cyclegc::collect(), 1, "the cloner");
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors);
     assert_eq!(drops_of(2), 0);
     assert_eq!(victim.payload, [1, 2, 3]);
     LEAKED.with(|l| l.set(None));
-    assert_eq!(cyclegc::collect(), 1, "the cloner alone, once it stops");
     free_leaked_victim(victim);
 }
 
-/// Holds handles in a vector and, while being traced, reports them, moves
-/// them to a new buffer and reports them again: each handle is reported
-/// twice, from two addresses in memory it owns. Counts cannot tell that
-/// from two owned handles; the handle this hides is found after the drops.
-/// With `bomb`, its `Drop` panics with a [`PayloadBomb`].
+/// While being traced, names one vector, moves its handles to another and
+/// names that: one handle named from two places of its value. With `same`,
+/// it moves them to a new buffer of the same vector and names it again.
 struct Mover {
     me: RefCell<Option<Gc<Mover>>>,
     held: RefCell<Vec<Gc<Node>>>,
-    bomb: bool,
+    other: RefCell<Vec<Gc<Node>>>,
+    same: Cell<bool>,
 }
 
 impl Trace for Mover {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.me.trace(tracer);
         self.held.trace(tracer);
+        let to = if self.same.get() {
+            &self.held
+        } else {
+            &self.other
+        };
         if let Ok(mut held) = self.held.try_borrow_mut() {
             let mut moved = Vec::with_capacity(held.len());
             moved.append(&mut held);
-            *held = moved;
+            drop(held);
+            to.borrow_mut().append(&mut moved);
         }
-        self.held.trace(tracer);
-    }
-}
-
-impl Drop for Mover {
-    fn drop(&mut self) {
-        if self.bomb {
-            std::panic::panic_any(PayloadBomb);
-        }
+        to.trace(tracer);
     }
 }
 
 /// A garbage [`Mover`] in a cycle with itself, holding `x`.
-fn mover_cycle(x: &Gc<Node>, bomb: bool) {
+fn mover_cycle(x: &Gc<Node>, same: bool) -> cyclegc::Weak<Mover> {
     let m = Gc::new(Mover {
         me: RefCell::new(None),
         held: RefCell::new(vec![x.clone()]),
-        bomb,
+        other: RefCell::new(Vec::new()),
+        same: Cell::new(same),
     });
     *m.me.borrow_mut() = Some(m.clone());
+    Gc::downgrade(&m)
 }
 
-/// The one case of a wrong `Trace` the collector finds only after the
-/// drops: a trace that moves handles between two reports of them. The
-/// caller's handle outlives the drops, and the process aborts before the
-/// collection returns.
+/// Counted as it is named, the moved handle would be counted twice, and
+/// `x`'s value dropped while the caller holds a reference into it (this
+/// used to abort the process after the drops). Counted once every trace has
+/// run, it is counted once, where it ended up.
 #[test]
-fn trace_that_moves_a_handle_between_two_reports_aborts() {
-    common::expect_abort(
-        "trace_that_moves_a_handle_between_two_reports_aborts",
-        FATAL,
-        || {
-            let x = node(5);
-            mover_cycle(&x, false);
-            cyclegc::collect();
-            // Without the abort this reads a dropped `Vec`.
-            println!("still readable: {:?}", x.payload);
-        },
-    );
+fn trace_that_moves_a_handle_between_two_parts() {
+    reset_drops(6);
+    let x = node(5);
+    let borrowed: &Node = &x;
+    mover_cycle(&x, false);
+    let errors = cyclegc::stats()[2].trace_errors;
+    assert_eq!(cyclegc::collect(), 1, "the mover");
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors);
+    assert_eq!(borrowed.payload, [1, 2, 3]);
+    assert_eq!(drops_of(5), 0);
+    assert_eq!(Gc::strong_count(&x), 1, "the mover's handle went with it");
 }
 
-/// A panic payload whose own `Drop` panics.
-struct PayloadBomb;
+/// Moving the handles within one part and naming it again names the same
+/// part twice: none of the mover's edges count (a trace error), so it
+/// leaks while it does that, and `x` is kept.
+#[test]
+fn trace_that_names_a_part_again_after_moving_its_handles() {
+    reset_drops(6);
+    let x = node(5);
+    let borrowed: &Node = &x;
+    let weak = mover_cycle(&x, true);
+    let errors = cyclegc::stats()[2].trace_errors;
+    assert_eq!(cyclegc::collect(), 0);
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
+    assert_eq!(borrowed.payload, [1, 2, 3]);
+    weak.upgrade().expect("kept").same.set(false);
+    assert_eq!(
+        cyclegc::collect(),
+        1,
+        "the mover, once it names each part once"
+    );
+    assert_eq!(Gc::strong_count(&x), 1);
+}
 
-impl Drop for PayloadBomb {
-    fn drop(&mut self) {
-        panic!("the payload's drop panics");
+/// Steals the handles of the leaked victim's edge list into its own value
+/// while being traced, and names them there.
+struct Thief {
+    me: RefCell<Option<Gc<Thief>>>,
+    loot: RefCell<Vec<Gc<Node>>>,
+}
+
+impl Trace for Thief {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        self.me.trace(tracer);
+        if let Some(victim) = LEAKED.with(Cell::get) {
+            let stolen = std::mem::take(&mut *victim.next.borrow_mut());
+            self.loot.borrow_mut().extend(stolen);
+        }
+        self.loot.trace(tracer);
     }
 }
 
-/// The abort after the drops cannot be skipped: a second panic during the
-/// drops, whose payload panics again when the collector drops it (a
-/// collection keeps only the first), used to unwind out of the drops,
-/// past the check, and back to the caller holding a reference into the
-/// dropped value (found by review, a use-after-free under ASan).
+/// A handle moved from another object (one the collector may have
+/// traced already) into the thief's value is counted once, where it is
+/// when the counting starts.
 #[test]
-fn a_panicking_panic_payload_does_not_skip_the_abort() {
-    common::expect_abort(
-        "a_panicking_panic_payload_does_not_skip_the_abort",
-        FATAL,
-        || {
-            let x = node(6);
-            mover_cycle(&x, true);
-            // Keeps a first panic, so that the bomb is the second.
-            let id = cyclegc::add_callback(|info| {
-                if info.phase == cyclegc::Phase::Start {
-                    panic!("first panic");
-                }
-            });
-            let r: &Node = &x;
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(cyclegc::collect));
-            cyclegc::remove_callback(id);
-            println!("still readable: {:?}", r.payload);
-        },
+fn trace_that_steals_a_handle_from_another_object() {
+    reset_drops(6);
+    let victim = leaked_victim();
+    let x = node(5);
+    victim.next.borrow_mut().push(x.clone());
+    let borrowed: &Node = &x;
+    let thief = Gc::new(Thief {
+        me: RefCell::new(None),
+        loot: RefCell::new(Vec::new()),
+    });
+    *thief.me.borrow_mut() = Some(thief.clone());
+    drop(thief);
+    assert_eq!(cyclegc::collect(), 1, "the thief");
+    assert_eq!(borrowed.payload, [1, 2, 3]);
+    assert_eq!(
+        Gc::strong_count(&x),
+        1,
+        "the stolen handle went with the thief"
     );
+    assert!(victim.next.borrow().is_empty());
+    free_leaked_victim(victim);
 }
 
+/// Both nodes name their edges five times: none of them is counted.
 #[test]
-fn overcounting_is_detected_and_abandons_the_collection() {
+fn overcounting_is_not_counted() {
     reset_drops(2);
     set_mode(Mode::Five);
     let (a, b) = pair();
     drop((a.clone(), b));
     let errors = cyclegc::stats()[2].trace_errors;
     assert_eq!(cyclegc::collect(), 0);
-    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 2);
     assert_eq!(drops_of(0) + drops_of(1), 0);
     assert_eq!(a.payload, [1, 2, 3]);
     assert_eq!(Gc::strong_count(&a), 2, "pins released");
@@ -515,58 +499,6 @@ fn trace_that_reenters_the_collector() {
 }
 
 #[test]
-fn trace_that_forges_a_foreign_handle() {
-    reset_drops(3);
-    let victim = node(2);
-    victim.next.borrow_mut().push(victim.clone()); // self-cycle
-    FORGED.with(|f| *f.borrow_mut() = Some(victim.clone()));
-    let weak_victim = Gc::downgrade(&victim);
-    drop(victim);
-    set_mode(Mode::Forge);
-    let (a, b) = pair();
-    drop((a, b));
-    cyclegc::collect();
-    set_mode(Mode::Right);
-    // The victim (held by a thread-local the trace does not own) may have
-    // been dropped; its handle must say so rather than read freed data.
-    let forged = FORGED.with(|f| f.borrow_mut().take()).expect("still there");
-    match Gc::try_deref(&forged) {
-        Some(v) => {
-            assert_eq!(v.payload, [1, 2, 3]);
-            cleanup(&[&forged]);
-        }
-        None => assert!(weak_victim.upgrade().is_none()),
-    }
-    drop(forged);
-    cyclegc::collect();
-    assert_eq!((drops_of(0), drops_of(1), drops_of(2)), (1, 1, 1));
-}
-
-#[test]
-fn a_check_failing_after_marks_were_made_takes_them_back() {
-    reset_drops(2);
-    let errors = cyclegc::stats()[2].trace_errors;
-    let (a, b) = pair();
-    let (wa, wb) = (Gc::downgrade(&a), Gc::downgrade(&b));
-    drop((a, b));
-    ZERO_CALLS.with(|c| c.set(0));
-    set_mode(Mode::LateMissFromZero);
-    assert_eq!(cyclegc::collect(), 0, "abandoned");
-    set_mode(Mode::Right);
-    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
-    // Neither looks dropped: the mark the check put on node 0 before it
-    // failed at node 1 is gone.
-    let (a, b) = (
-        wa.upgrade().expect("a intact"),
-        wb.upgrade().expect("b intact"),
-    );
-    assert_eq!((a.payload.len(), b.payload.len()), (3, 3));
-    drop((a, b));
-    assert_eq!(cyclegc::collect(), 2);
-    assert_eq!((drops_of(0), drops_of(1)), (1, 1));
-}
-
-#[test]
 fn flaky_trace() {
     reset_drops(2);
     set_mode(Mode::Flaky);
@@ -587,7 +519,7 @@ struct Liar {
 
 impl Trace for Liar {
     const MAY_CONTAIN_GC: bool = false;
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.next.trace(tracer);
     }
 }
@@ -609,8 +541,15 @@ fn wrong_may_contain_gc_only_leaks() {
 }
 
 thread_local! {
-    static VICTIM_STASH: RefCell<Vec<Gc<Victim>>> = const { RefCell::new(Vec::new()) };
+    /// Leaked while a test runs, so that a trace can name it.
+    static VICTIM_STASH: Cell<Option<&'static RefCell<Vec<Gc<Victim>>>>> =
+        const { Cell::new(None) };
     static STASHED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The victims' stash.
+fn victim_stash() -> &'static RefCell<Vec<Gc<Victim>>> {
+    VICTIM_STASH.with(Cell::get).expect("set by the test")
 }
 
 /// Has a finalizer that, on the reference-counting path, upgrades its own
@@ -622,16 +561,16 @@ struct Victim {
 
 impl Trace for Victim {
     const FINALIZE: bool = true;
-    fn trace(&self, _: &mut Tracer<'_>) {}
+    fn trace<'a>(&'a self, _: &mut Tracer<'a>) {}
     fn finalize(&self) {
         for _ in 0..STASHED.with(Cell::get) {
             let me = self.me.borrow().upgrade().expect("finalizing: upgrades");
-            VICTIM_STASH.with(|s| s.borrow_mut().push(me));
+            victim_stash().borrow_mut().push(me);
         }
         cyclegc::collect();
         if STASHED.with(Cell::get) == 1 {
             // Leave the box held by the temporary count alone.
-            drop(VICTIM_STASH.with(|s| s.borrow_mut().pop()));
+            drop(victim_stash().borrow_mut().pop());
         }
     }
 }
@@ -642,32 +581,27 @@ impl Drop for Victim {
     }
 }
 
-/// In a cycle with itself; also reports the stashed `Victim` handles,
-/// which it does not own, and the first of them a second time after moving
-/// them all to a new buffer. With the finalizer's temporary count (which
-/// no handle stands for) that matches the victim's count, and the handle
-/// reported twice has two addresses: were such handles counted, neither
-/// the trial deletion nor the final check could tell.
+/// In a cycle with itself; also names the stash of `Victim` handles,
+/// which it does not own, twice, moving them to a new buffer in between.
+/// With the finalizer's temporary count (which no handle stands for),
+/// counted twice, they would match the victim's count.
 struct Forger {
     me: RefCell<Option<Gc<Forger>>>,
 }
 
 impl Trace for Forger {
-    fn trace(&self, tracer: &mut Tracer<'_>) {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
         self.me.trace(tracer);
-        let _ = VICTIM_STASH.try_with(|s| {
-            let Ok(mut stash) = s.try_borrow_mut() else {
-                return;
-            };
-            if stash.is_empty() {
-                return;
-            }
-            stash.trace(tracer);
-            let mut moved = Vec::with_capacity(stash.len());
-            moved.append(&mut stash);
-            *stash = moved;
-            stash[0].trace(tracer);
-        });
+        let Some(stash) = VICTIM_STASH.try_with(Cell::get).ok().flatten() else {
+            return;
+        };
+        stash.trace(tracer);
+        if let Ok(mut held) = stash.try_borrow_mut() {
+            let mut moved = Vec::with_capacity(held.len());
+            moved.append(&mut held);
+            *held = moved;
+        }
+        stash.trace(tracer);
     }
 }
 
@@ -688,17 +622,19 @@ fn victim_and_forger(id: usize, stashed: usize) -> Gc<Victim> {
 
 /// The finalizer's temporary count is an outside reference (the finalizer
 /// holds `&self`), and so are the stashed handles, which the `Forger`
-/// reports from a thread-local: counted, they would match the victim's
+/// names outside its value: counted, they would match the victim's
 /// count and let the nested collection drop the value under its running
 /// finalizer. Not counted, the victim is kept; it dies by reference
 /// counting once its finalizer returns, or lives on in the stash
 /// (resurrected), and its finalizer never runs again.
 fn victim_survives_its_finalizer(stashed: usize) {
     reset_drops(3);
+    let leaked: &'static RefCell<Vec<Gc<Victim>>> = Box::leak(Box::default());
+    VICTIM_STASH.with(|s| s.set(Some(leaked)));
     let before = cyclegc::stats()[2].collected;
     drop(victim_and_forger(2, stashed));
     assert_eq!(cyclegc::stats()[2].collected, before + 1, "the forger only");
-    let stash = VICTIM_STASH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let stash = std::mem::take(&mut *leaked.borrow_mut());
     // The finalizer takes back its one stashed handle, and keeps two.
     assert_eq!(stash.len(), if stashed == 1 { 0 } else { stashed });
     if let Some(v) = stash.first() {
@@ -709,6 +645,10 @@ fn victim_survives_its_finalizer(stashed: usize) {
     STASHED.with(|s| s.set(0));
     drop(stash);
     assert_eq!(drops_of(2), 1);
+    VICTIM_STASH.with(|s| s.set(None));
+    // SAFETY: `leaked` came from `Box::leak` above, and nothing derived
+    // from it is used after this.
+    drop(unsafe { Box::from_raw(std::ptr::from_ref(leaked).cast_mut()) });
 }
 
 #[test]
@@ -721,9 +661,10 @@ fn forged_handles_leave_a_finalizing_value_alone_and_it_resurrects() {
     victim_survives_its_finalizer(2);
 }
 
-/// A collection abandoned for a trace error keeps every object, so the
-/// survivors still count as long-lived for CPython's 25% rule (they used to
-/// reset it to zero, letting every later full collection through).
+/// A collection with trace errors keeps the objects whose edges it could
+/// not count, and they count as long-lived for CPython's 25% rule (an
+/// abandoned collection used to reset it to zero, letting every later full
+/// collection through).
 #[test]
 fn abandoned_full_collection_keeps_the_long_lived_count() {
     reset_drops(2);
@@ -734,7 +675,7 @@ fn abandoned_full_collection_keeps_the_long_lived_count() {
     set_mode(Mode::Five);
     let errors = cyclegc::stats()[2].trace_errors;
     assert_eq!(cyclegc::collect(), 0);
-    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
+    assert!(cyclegc::stats()[2].trace_errors > errors);
     set_mode(Mode::Right);
     let full_before = cyclegc::stats()[2].collections;
     cyclegc::set_threshold(2, 1, 0);
@@ -747,34 +688,4 @@ fn abandoned_full_collection_keeps_the_long_lived_count() {
     );
     cleanup(&[&a, &b]);
     drop((a, b, keep, more));
-}
-
-/// Node 0 reports its edge to node 1 twice; node 1 has three handles (from
-/// nodes 0 and 3, and `held`), so the check has to find the duplicate
-/// among the addresses it sorts.
-#[test]
-fn duplicate_edge_into_an_object_with_three_handles_is_caught() {
-    reset_drops(4);
-    set_mode(Mode::Twice);
-    let n: Vec<_> = [0, 1, 3].into_iter().map(node).collect();
-    let (n0, n1, n3) = (&n[0], &n[1], &n[2]);
-    n0.next.borrow_mut().push(n1.clone());
-    n1.next.borrow_mut().push(n0.clone());
-    n1.next.borrow_mut().push(n3.clone());
-    n3.next.borrow_mut().push(n1.clone());
-    let held = n1.clone();
-    drop(n);
-    let errors = cyclegc::stats()[2].trace_errors;
-    let borrowed: &Node = &held;
-    // The duplicate hides `held`: trial deletion finds all three
-    // unreachable.
-    let found = cyclegc::collect();
-    set_mode(Mode::Right);
-    assert_eq!(found, 0);
-    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
-    assert_eq!(borrowed.payload, [1, 2, 3]);
-    assert_eq!(common::total_drops(), 0);
-    cleanup(&[&held]);
-    drop(held);
-    assert_eq!((drops_of(0), drops_of(1), drops_of(3)), (1, 1, 1));
 }

@@ -1,7 +1,9 @@
 //! `#[derive(Trace)]` for `cyclegc`, re-exported as `cyclegc::Trace`.
 //!
 //! For a struct or enum it generates an impl of `cyclegc::Trace` that:
-//! - traces every field, except those marked `#[trace(skip)]`;
+//! - traces every field, except those marked `#[trace(skip)]`: if the type
+//!   is exact, `trace` names the whole value as one place
+//!   (`Tracer::place`), else each field;
 //! - sets `MAY_CONTAIN_GC` to the OR of the traced fields' types (so a type
 //!   without any `Gc` inside is untracked). A field whose type mentions the
 //!   type being derived outside a `Gc<..>` or `Weak<..>` (`Option<Box<Self>>`)
@@ -13,8 +15,8 @@
 //!   generated `trace` visits each traced field once, in place, and
 //!   nothing else, which is the promise that trait asks for). A field that
 //!   counts as recursive above, or `#[trace(tracked)]`, makes it not exact
-//!   (asking would be a cycle); that only costs the collector its final
-//!   check;
+//!   (asking would be a cycle); that only costs the collector a discovery
+//!   step, where the generated `trace` names each field as a place;
 //! - writes that impl's `trace_exact` (what the collector calls on exact
 //!   values, compiled for each of its passes) with the same shape of body,
 //!   reaching each field through the tracer's own method `field`, a
@@ -255,7 +257,8 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
 
     // Exact when every traced field's type is. A field that needs the
     // derived type's own constants (see `recursive`) makes it inexact:
-    // asking would be a cycle, and inexact only costs the final check.
+    // asking would be a cycle, and inexact only costs the collector a
+    // discovery step (its fields are still traced exactly, as places).
     let exact = if options.tracked {
         quote!(::cyclegc::Exact::NO)
     } else {
@@ -308,8 +311,15 @@ fn expand(mut input: DeriveInput) -> syn::Result<TokenStream2> {
             #finalize
             #[inline]
             #[allow(unused_variables)]
-            fn trace(&self, #tracer: &mut ::cyclegc::Tracer<'_>) {
-                #body
+            fn trace<'__cyclegc_trace>(
+                &'__cyclegc_trace self,
+                #tracer: &mut ::cyclegc::Tracer<'__cyclegc_trace>,
+            ) {
+                // An exact value is traced by the collector itself; this
+                // only names it. Otherwise each field names itself.
+                if !#tracer.place(self) {
+                    #body
+                }
             }
         }
 
