@@ -848,6 +848,38 @@ mod tests {
         a.edges.borrow_mut().clear();
     }
 
+    /// Overlapping places of one owner drop all of that owner's places;
+    /// other owners' places stay, sorted by owner and address.
+    #[test]
+    fn overlapping_places_drop_their_owner() {
+        use crate::trace::Erased;
+        let table = &Erased::<Option<Gc<u8>>>::PASSES;
+        let buf = [0u8; 64];
+        let at = |owner: usize, offset: usize, len: usize| Place {
+            owner: std::ptr::without_provenance(owner),
+            addr: buf.as_ptr().wrapping_add(offset),
+            len,
+            passes: table,
+        };
+        let mut places = vec![
+            at(3, 8, 8),
+            at(1, 16, 8),
+            at(2, 0, 16),
+            at(1, 0, 8),
+            at(3, 0, 8),
+            at(2, 8, 8), // inside 2's first place
+            at(3, 16, 8),
+            at(4, 0, 8),
+            at(4, 0, 8), // the same part twice
+        ];
+        assert_eq!(check_places(&mut places), 2);
+        let left: Vec<(usize, usize)> = places
+            .iter()
+            .map(|p| (p.owner.addr(), p.addr.addr() - buf.as_ptr().addr()))
+            .collect();
+        assert_eq!(left, [(1, 0), (1, 16), (3, 0), (3, 8), (3, 16)]);
+    }
+
     #[test]
     fn generations_move_up_and_lists_stay_consistent() {
         let st = state();

@@ -21,12 +21,14 @@
 //!   objects is counted at all.
 //! - A place stays a valid value of its type until the counting is over:
 //!   it is borrowed for `'a`, where `'a` is a lifetime the impl knows
-//!   nothing of, so it was reached through the value without a guard (no
-//!   `RefCell` borrow, no `Cell`), and a sound safe API cannot invalidate
-//!   a borrow of unknown length through a shared reference. Only `&mut`
-//!   access or dropping the value could, and a candidate's value is never
-//!   dropped while the collector pins it (there is no `&mut` to a `Gc`'s
-//!   value at all).
+//!   nothing of, so it was reached through the value without a guard of
+//!   its own (no `Cell`, no `RefCell` borrow but the ones the collector
+//!   takes and holds, `Tracer::trace_borrowed`), and a sound safe API
+//!   cannot invalidate a borrow of unknown length through a shared
+//!   reference. Only `&mut` access or dropping the value could, and a
+//!   candidate's value is never dropped while the collector pins it (there
+//!   is no `&mut` to a `Gc`'s value at all). The collector is done with
+//!   the places (`Discovery::clear`) before any finalizer or drop runs.
 //! - Every pass after discovery reaches a value only through exact traces
 //!   (the box's vtable's `count`, `reach` or `any`, or a place's), and
 //!   exact traces reach fields only through [`Tracer::field`], which skips
@@ -1144,3 +1146,164 @@ tuple!(A B C D E F G H I);
 tuple!(A B C D E F G H I J);
 tuple!(A B C D E F G H I J K);
 tuple!(A B C D E F G H I J K L);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    thread_local!(static TRACED_AT: Cell<usize> = const { Cell::new(0) });
+
+    /// A hand-written (so inexact) trace that records where it ran.
+    #[derive(Default)]
+    struct WhereTraced(Option<Gc<u8>>);
+
+    impl Trace for WhereTraced {
+        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+            TRACED_AT.with(|t| t.set(std::ptr::from_ref(self).addr()));
+            self.0.trace(tracer);
+        }
+    }
+
+    /// `Tracer::field`, what every exact trace reaches its fields through,
+    /// runs the field type's own `trace_exact`, and for a type that is not
+    /// exact nothing at all (its `trace` is user code).
+    #[test]
+    fn field_skips_a_type_that_is_not_exact() {
+        let target = Gc::new(7u8);
+        let inexact = WhereTraced(Some(target.clone()));
+        let exact = Some(target.clone());
+        TRACED_AT.with(|t| t.set(0));
+        let mut tracer = Tracer::new(Mode::Tally);
+        tracer.field::<AnyPass, _>(&inexact);
+        assert_eq!(TRACED_AT.with(Cell::get), 0, "ran an inexact trace");
+        assert_eq!(tracer.tally, 0);
+        tracer.field::<AnyPass, _>(&exact);
+        assert_eq!(tracer.tally, 1);
+    }
+
+    #[test]
+    fn region_covers_only_what_lies_entirely_inside() {
+        let r = Region {
+            start: 100,
+            len: 16,
+        };
+        let at = |start, len| r.covers(Region { start, len });
+        assert!(at(100, 16) && at(104, 8) && at(116, 0) && at(100, 0));
+        assert!(!at(99, 8), "starts before");
+        assert!(!at(112, 8), "runs past the end");
+        assert!(!at(117, 0), "after the end");
+        assert!(!at(usize::MAX - 2, 8), "wraps around");
+        assert!(!Region::EMPTY.covers(Region { start: 1, len: 0 }));
+    }
+
+    /// A part is recorded only if it lies in the owned region, with the
+    /// traced box as its owner; a part of a type that is not exact is not
+    /// a place (`place` says so), nor is one that cannot hold a `Gc`.
+    #[test]
+    fn places_are_recorded_only_inside_the_owned_region() {
+        let value = (Some(Gc::new(1u8)), 5u64, WhereTraced(None));
+        let outside = Some(Gc::new(2u8));
+        let owner = std::ptr::dangling::<Links>();
+        let mut found = Discovery::default();
+        let mut tracer = Tracer::new(Mode::Discover(&mut found));
+        tracer.owner = owner;
+        tracer.owned = Region::of(&value);
+        assert!(tracer.place(&value.0));
+        assert!(tracer.place(&value.1), "exact, but holds no Gc");
+        assert!(!tracer.place(&value.2), "not exact");
+        assert!(tracer.place(&outside), "exact, but not owned");
+        assert_eq!(found.places.len(), 1);
+        let place = &found.places[0];
+        assert_eq!(place.owner, owner);
+        assert_eq!(place.addr, std::ptr::from_ref(&value.0).cast::<u8>());
+        assert_eq!(place.len, size_of::<Option<Gc<u8>>>());
+    }
+
+    /// An exact trace called by a hand-written one (in `Mode::Discover`)
+    /// counts nothing, in any pass: only the collector's passes count.
+    #[test]
+    fn exact_traces_count_nothing_during_discovery() {
+        let target: Tracked = Gc::new(RefCell::new(None));
+        let word = word_of(&target);
+        let before = word.get();
+        let mut found = Discovery::default();
+        let mut tracer = Tracer::new(Mode::Discover(&mut found));
+        target.trace_exact::<CountPass>(&mut tracer);
+        target.trace_exact::<AnyPass>(&mut tracer);
+        assert_eq!(word.get(), before);
+        assert!(found.places.is_empty());
+    }
+
+    /// Panics in a nested trace, after the tracer has narrowed its owned
+    /// region.
+    #[derive(Default)]
+    struct Bomb(#[allow(dead_code)] u64);
+
+    impl Trace for Bomb {
+        fn trace<'a>(&'a self, _: &mut Tracer<'a>) {
+            panic!("bomb");
+        }
+    }
+
+    /// A `Trace` impl may catch a panic from a nested trace and go on
+    /// naming parts: the region of the trace that panicked must not outlive
+    /// it.
+    #[test]
+    fn a_caught_panic_leaves_no_region_behind() {
+        let value = vec![Bomb(2)];
+        let mut found = Discovery::default();
+        let mut tracer = Tracer::new(Mode::Discover(&mut found));
+        let whole = Region::of(&value);
+        tracer.owned = whole;
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| value.trace(&mut tracer)));
+        assert!(caught.is_err());
+        assert_eq!(
+            (tracer.owned.start, tracer.owned.len),
+            (whole.start, whole.len),
+            "region restored"
+        );
+    }
+
+    /// A `RefCell` whose contents are not exact stays borrowed from their
+    /// trace until the places found inside are done with.
+    #[test]
+    fn an_inexact_refcell_stays_borrowed_until_the_places_are_cleared() {
+        let value = RefCell::new(WhereTraced(Some(Gc::new(3u8))));
+        let mut found = Discovery::default();
+        let mut tracer = Tracer::new(Mode::Discover(&mut found));
+        tracer.owned = Region::of(&value);
+        value.trace(&mut tracer);
+        assert_eq!(found.places.len(), 1, "the handle inside");
+        assert!(value.try_borrow_mut().is_err(), "borrow released early");
+        found.clear();
+        assert!(value.try_borrow_mut().is_ok());
+    }
+
+    type Tracked = Gc<RefCell<Option<Gc<u8>>>>;
+
+    /// The scratch word of `gc`, which the counting pass adds to for each
+    /// edge counted into it.
+    fn word_of(gc: &Tracked) -> &Cell<usize> {
+        // SAFETY: the box is tracked (its type may contain a `Gc`), so it
+        // has links, which live as long as the handle.
+        unsafe { &(*links_of_header(gc.header_ptr())).word }
+    }
+
+    /// The compiled passes do not look into a mutably borrowed `RefCell`.
+    #[test]
+    fn the_compiled_passes_do_not_look_into_a_mutably_borrowed_refcell() {
+        let target: Tracked = Gc::new(RefCell::new(None));
+        let word = word_of(&target);
+        let before = word.get();
+        let cell = RefCell::new(vec![target.clone()]);
+        let mut tracer = Tracer::new(Mode::Count(0));
+        let guard = cell.borrow_mut();
+        cell.trace_exact::<CountPass>(&mut tracer);
+        assert_eq!(word.get(), before, "looked into a borrowed cell");
+        drop(guard);
+        cell.trace_exact::<CountPass>(&mut tracer);
+        assert_eq!(word.get(), before + REFS_ONE);
+        word.set(before);
+    }
+}
