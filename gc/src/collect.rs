@@ -40,9 +40,10 @@
 //!
 //! # Invariants
 //! - A box is pinned by the collector iff its `COLLECTING` flag is set.
-//!   Before the first pass reaches a candidate it is not pinned: user code
-//!   (a `Trace` impl) may release it, which simply unlinks it; the pass
-//!   only ever holds a pointer to the (pinned) box it is tracing.
+//!   Before `discover` reaches a candidate it is not pinned: user code (a
+//!   `Trace` impl run by `discover` for an earlier one) may release it,
+//!   which simply unlinks it; `discover` only ever holds a pointer to the
+//!   (pinned) box whose trace runs. The first pass runs no user code.
 //! - Every candidate is in exactly one of the collector's lists (`young`,
 //!   `unreachable`, `garbage`) until it is unpinned; user code never links
 //!   or unlinks a pinned box, so these lists only change here.
@@ -55,9 +56,12 @@
 //!   abandoned the same way (nothing is dropped) and counted in
 //!   `GenerationStats::trace_errors`.
 //! - Every count is taken after the last `Trace::trace` of the collection
-//!   has run, through exact traces only, so the counts describe one state
-//!   of the heap: an object found unreachable has no handle outside the
-//!   garbage (until a finalizer or a `Drop` makes one).
+//!   has run, through exact traces only, and from then on to the drops no
+//!   user code runs (nothing is allocated or freed: `Discovery::clear`
+//!   frees nothing) but finalizers, after which everything is discovered
+//!   and counted again. So the counts describe one state of the heap: an
+//!   object found unreachable has no handle outside the garbage (until a
+//!   `Drop` makes one).
 //! - `DROPPED` is set on a candidate only while no code but the collector's
 //!   runs until the drops: by `move_unreachable` when no finalizer is still
 //!   to run (the tracer clears it from a box found reachable after all), or
@@ -86,8 +90,8 @@ pub(crate) type Panic = Option<Box<dyn Any + Send>>;
 /// Keeps `payload` if it is the collection's first panic. A later one is
 /// dropped at once, and its `Drop` is user code too: it runs under
 /// `catch_unwind`, so that nothing unwinds out of a step that must
-/// complete (the drops of the garbage, the check after them, the
-/// bookkeeping that ends the collection).
+/// complete (the drops of the garbage, the bookkeeping that ends the
+/// collection).
 pub(crate) fn keep_first(panic: &mut Panic, payload: Box<dyn Any + Send>) {
     if panic.is_none() {
         *panic = Some(payload);
@@ -232,6 +236,8 @@ struct Run<'a> {
 
 impl Drop for Run<'_> {
     fn drop(&mut self) {
+        // Borrows held for the places go first, while every value is there.
+        self.found.clear();
         if self.armed {
             // SAFETY: the lists are consistent at every point a `Trace` impl
             // can panic (list edits happen between trace calls).
@@ -267,7 +273,7 @@ impl Run<'_> {
                 // User code (the inexact traces) runs before anything is
                 // counted; what the first pass counted is counted again.
                 st.update_stats(self.generation, |stats| stats.inexact += 1);
-                counted = self.discover(young);
+                counted = self.discover(young, true);
                 reset_refs(young);
                 counted.consistent = subtract_refs(young, &self.found.places);
             }
@@ -299,7 +305,7 @@ impl Run<'_> {
                     // PEP 442: finalizers may have resurrected objects; only
                     // what is still unreachable from outside is garbage.
                     if counted.inexact {
-                        self.discover(unreachable);
+                        self.discover(unreachable, false);
                     }
                     reset_refs(unreachable);
                     if !subtract_refs(unreachable, &self.found.places) {
@@ -333,14 +339,15 @@ impl Run<'_> {
 
     /// Pins every candidate of `head` not pinned yet (as the first pass
     /// would have), and runs the `Trace::trace` of each inexact one in
-    /// `Mode::Discover`, keeping the places it names in `self.places`
+    /// `Mode::Discover`, keeping the places it names in `self.found`
     /// (sorted; an object that names overlapping places keeps none, and
-    /// counts as a trace error). Returns what the first pass would have.
+    /// counts as a trace error if `first`: the resurrection check runs
+    /// the same traces again). Returns what the first pass would have.
     ///
     /// # Safety
     /// As for `count_refs`, except that the candidates the first pass
     /// reached before it stopped are pinned, with `COLLECTING` set.
-    unsafe fn discover(&mut self, head: *const Links) -> Counted {
+    unsafe fn discover(&mut self, head: *const Links, first: bool) -> Counted {
         let mut tracer = Tracer::new(Mode::Discover(&mut self.found));
         let mut candidates = 0;
         let mut flags = 0;
@@ -369,7 +376,7 @@ impl Run<'_> {
             }
         }
         let bad = check_places(&mut self.found.places);
-        if bad > 0 {
+        if bad > 0 && first {
             self.st
                 .update_stats(self.generation, |stats| stats.trace_errors += bad);
             if self.st.debug.get() {
@@ -464,7 +471,8 @@ impl Run<'_> {
     ///
     /// # Safety
     /// `young` and `unreachable` must be collector lists as the steps
-    /// before leave them, and `self.places` those of their inexact boxes;
+    /// before leave them, and `self.found` the places of their inexact
+    /// boxes;
     /// `mark` only if no code but the collector's runs before the garbage
     /// is dropped.
     unsafe fn move_unreachable(
@@ -491,8 +499,8 @@ impl Run<'_> {
                     if unpin(cur) {
                         kept += 1;
                     } else {
-                        // User code dropped every handle during the
-                        // collection; release it once the collection is done.
+                        // User code (a trace run by `discover`) dropped every
+                        // handle; release it once the collection is done.
                         st.unlink_dying(cur);
                         st.queue_release(cur);
                     }

@@ -16,8 +16,8 @@
 //!
 //! `Header::strong` holds the strong count in units of [`ONE`] and two flags
 //! in its low bits: [`TRACKED`] (the box has `Links`) and [`DROPPED`] (the
-//! value has been dropped, or is being dropped; during a collection whose
-//! traces are all exact it is also set on boxes as they are found
+//! value has been dropped, or is being dropped; during a collection with no
+//! finalizer still to run it is also set on boxes as they are found
 //! unreachable, and taken back from any found reachable after all, before
 //! anything but the collector's own code runs). Once an untracked box's
 //! value is gone (or before `new_cyclic` has written it) no handle can read

@@ -96,8 +96,10 @@
 //!   like one the trace forgets: the target looks referenced from outside,
 //!   and may leak. It is never freed early.
 //!
-//! Hand-written impls cost a collection one more pass (the discovery), and
-//! the derive is the usual way. See [`Trace`] for the rules.
+//! A hand-written impl among the candidates costs a collection a discovery
+//! walk and a second counting pass (strong counts, then edges, instead of
+//! one fused pass); the derive is the usual way. See [`Trace`] for the
+//! rules.
 //!
 //! **Per thread.** Each thread has its own collector state (a const thread
 //! local, no locking). `Gc` is `!Send` and `!Sync`. When a thread exits, a

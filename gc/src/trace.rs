@@ -37,18 +37,20 @@
 //!   place. Nor does anything allocate while one runs (the global
 //!   allocator can be user code): `Mode::Referents` pushes into a vector
 //!   reserved beforehand, and skips what does not fit.
-//! - `Tracer::visit` reads the target's header (the handle keeps the box
+//! - A pass's edge (`Pass::visit`: `count_target`, `reach_edge`,
+//!   `Tracer::edge`) reads the target's header (the handle keeps the box
 //!   allocated) and, for candidates of the running collection, updates the
 //!   collector's scratch state (in `Mode::Reachable`, also the `DROPPED`
 //!   mark of a box found reachable after all, which it clears). It never
-//!   runs user code.
+//!   runs user code. `Tracer::visit` only names a place.
 //! - `MAY_CONTAIN_GC` only decides whether a `Gc<T>` gets collector links;
 //!   a wrong `false` leaves the box outside the collector (its handles count
 //!   as outside references, so cycles through it leak, safely).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 
 use crate::exact::{Exact, ExactTrace};
 use crate::gc::{DROPPED, Gc, Header, TRACKED, Weak, links_of_header, tracked_links};
@@ -269,22 +271,72 @@ pub(crate) struct Discovery {
     /// trace those contents ([`Tracer::trace_borrowed`]) and held until the
     /// places inside are done with: while they are held, nothing can
     /// borrow the contents mutably.
-    guards: Vec<Box<dyn Held>>,
+    borrows: Vec<HeldBorrow>,
 }
 
-/// Anything, as a trait object to drop later.
-trait Held {}
-
-impl<T: ?Sized> Held for T {}
-
 impl Discovery {
-    /// Forgets the places and releases the borrows. Must run before user
-    /// code that may want to borrow those cells mutably (finalizers, drops),
-    /// and before any value holding one of them is dropped.
+    /// Forgets the places and releases the borrows, last taken first (an
+    /// inner cell's before the outer one's), with no allocation or other
+    /// user code in between or after: the vectors keep their memory until
+    /// the `Discovery` goes. Must run before any user code that may want
+    /// to borrow those cells mutably (finalizers, drops), and before any
+    /// value holding one of them can be dropped.
     pub(crate) fn clear(&mut self) {
         self.places.clear();
-        self.guards.clear();
+        while let Some(borrow) = self.borrows.pop() {
+            borrow.release();
+        }
     }
+}
+
+impl Drop for Discovery {
+    fn drop(&mut self) {
+        // A trace panicked: the borrows go before the memory holding them
+        // (freeing it may run user code).
+        self.clear();
+    }
+}
+
+/// A `Ref` of some `RefCell<T>`, its lifetime erased, kept in place (not
+/// boxed: freeing a box would run the global allocator, user code, while
+/// other borrows are still held) with the function that drops it.
+pub(crate) struct HeldBorrow {
+    guard: MaybeUninit<[usize; 2]>,
+    release: unsafe fn(*mut [usize; 2]),
+}
+
+impl HeldBorrow {
+    fn new<'b, T: 'b>(guard: Ref<'b, T>) -> HeldBorrow {
+        // Constant (two words for a sized `T`): folded away.
+        assert!(
+            size_of::<Ref<'b, T>>() <= size_of::<[usize; 2]>()
+                && align_of::<Ref<'b, T>>() <= align_of::<[usize; 2]>(),
+            "cyclegc: a RefCell borrow does not fit its slot"
+        );
+        let mut held = HeldBorrow {
+            guard: MaybeUninit::uninit(),
+            release: release_ref::<'b, T>,
+        };
+        // SAFETY: the buffer is large and aligned enough (asserted above);
+        // `release` reads it back as the same type.
+        unsafe { held.guard.as_mut_ptr().cast::<Ref<'b, T>>().write(guard) };
+        held
+    }
+
+    /// Drops the `Ref`, releasing the borrow. Runs no user code.
+    fn release(mut self) {
+        // SAFETY: `guard` holds the `Ref` that `release` was made for,
+        // dropped once: `self` is consumed, and has no `Drop` of its own.
+        unsafe { (self.release)(self.guard.as_mut_ptr()) }
+    }
+}
+
+/// # Safety
+/// `guard` must hold a `Ref<'b, T>` whose cell is still alive, not used
+/// again.
+unsafe fn release_ref<'b, T: 'b>(guard: *mut [usize; 2]) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { std::ptr::drop_in_place(guard.cast::<Ref<'b, T>>()) }
 }
 
 /// A trace of a value given by address: a vtable's or a place's.
@@ -360,9 +412,9 @@ pub(crate) enum Mode {
 /// be borrowed for as long (see [`Tracer::place`]).
 pub struct Tracer<'a> {
     mode: Mode,
-    /// Set when an edge would drive a count below zero (some `Trace` impl
-    /// reported an edge that does not exist), or in `Mode::Referents` when
-    /// an edge did not fit.
+    /// Set when an edge would drive a count below zero (an `unsafe impl
+    /// ExactTrace` reported an edge that does not exist), or in
+    /// `Mode::Referents` when an edge did not fit.
     pub(crate) overcount: bool,
     /// `Mode::Discover`: the box whose value is being traced.
     pub(crate) owner: *const Links,
@@ -455,9 +507,9 @@ impl<'a> Tracer<'a> {
     /// Names `part` of the traced value, of type `T`, for the collector to
     /// trace itself later, once no user code runs; returns false, naming
     /// nothing, if `T` is not [exact](ExactTrace) (then trace what it
-    /// holds instead). Every exact type's `trace` (the derived ones, the
-    /// std ones, `Gc`'s) calls this first, so a hand-written trace rarely
-    /// needs to.
+    /// holds instead). The `trace` of every sized exact type (the derived
+    /// ones, the std ones, `Gc`'s) calls this first, so a hand-written trace
+    /// rarely needs to.
     ///
     /// `part` must be borrowed for the whole `'a` of the tracer, that is,
     /// reached from `&'a self` without a guard: that is what guarantees it
@@ -515,16 +567,15 @@ impl<'a> Tracer<'a> {
             return;
         };
         let inner: *const T = &*guard;
-        let guard: Box<dyn Held + 'a> = Box::new(guard);
-        // SAFETY: only the lifetime bound changes. The cell is part of a
-        // value that outlives the guard: the guard is dropped by
-        // `Discovery::clear`, which the collector calls before it drops
-        // any value (and `referents` before it returns), or with the
-        // `Discovery` if a trace panics, while every value is still there.
-        let guard: Box<dyn Held> = unsafe { std::mem::transmute(guard) };
+        // The cell is part of a value that outlives the borrow: it is
+        // released by `Discovery::clear`, which the collector calls before
+        // any finalizer or drop runs (and `referents` before it returns),
+        // or when the `Discovery` goes if a trace panics, while every value
+        // is still there.
+        let held = HeldBorrow::new(guard);
         // SAFETY: the vector outlives the tracer (`Mode::Discover`'s
         // creator keeps it), and nothing else uses it while the trace runs.
-        unsafe { &mut *found }.guards.push(guard);
+        unsafe { &mut *found }.borrows.push(held);
         // SAFETY: the shared borrow just kept is held for as long as the
         // tracer's `'a` matters (until the places are done with), so the
         // contents stay a valid `T` that nothing borrows mutably.

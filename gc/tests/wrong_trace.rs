@@ -689,3 +689,43 @@ fn abandoned_full_collection_keeps_the_long_lived_count() {
     cleanup(&[&a, &b]);
     drop((a, b, keep, more));
 }
+
+/// Names its (empty) vector twice: a trace error, with no edge lost.
+struct NamesTwice {
+    v: Vec<Gc<NamesTwice>>,
+}
+
+impl Trace for NamesTwice {
+    fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+        self.v.trace(tracer);
+        self.v.trace(tracer);
+    }
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Finalized {
+    me: RefCell<Option<Gc<Finalized>>>,
+    other: RefCell<Option<Gc<NamesTwice>>>,
+}
+
+impl cyclegc::Finalize for Finalized {
+    fn finalize(&self) {}
+}
+
+/// The resurrection check after the finalizers runs the hand-written
+/// traces again; the object that named a part twice is one trace error all
+/// the same (found by review: it counted twice).
+#[test]
+fn one_wrong_object_is_one_trace_error_per_collection() {
+    cyclegc::collect();
+    let f = Gc::new(Finalized {
+        me: RefCell::new(None),
+        other: RefCell::new(Some(Gc::new(NamesTwice { v: Vec::new() }))),
+    });
+    *f.me.borrow_mut() = Some(f.clone());
+    drop(f);
+    let before = cyclegc::stats()[2].trace_errors;
+    assert_eq!(cyclegc::collect(), 2);
+    assert_eq!(cyclegc::stats()[2].trace_errors, before + 1);
+}

@@ -16,7 +16,8 @@
 //!   nothing else, which is the promise that trait asks for). A field that
 //!   counts as recursive above, or `#[trace(tracked)]`, makes it not exact
 //!   (asking would be a cycle); that only costs the collector a discovery
-//!   step, where the generated `trace` names each field as a place;
+//!   step, where the generated `trace` traces each field (an exact field
+//!   names itself as a place);
 //! - writes that impl's `trace_exact` (what the collector calls on exact
 //!   values, compiled for each of its passes) with the same shape of body,
 //!   reaching each field through the tracer's own method `field`, a
