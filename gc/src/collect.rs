@@ -590,9 +590,9 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     let mut tracer = Tracer::new(Mode::Count(generation));
     let mut candidates = 0;
     let mut flags = 0;
-    // SAFETY: forwarded from the caller. `cur` is pinned before its trace
-    // runs, so it stays linked and `cur.next` is valid afterwards even if
-    // the trace released other (not yet pinned) candidates.
+    // SAFETY: forwarded from the caller. Only exact traces run here (it
+    // stops at the first inexact candidate), and they run no user code, so
+    // the ring does not change under the walk.
     unsafe {
         let mut cur = (*head).next.get();
         while cur != head {
