@@ -30,10 +30,10 @@
 //!    handles go; it reports `None` from `Gc::try_deref`.
 //!
 //! A candidate whose `Trace` is not exact is not traced in those passes:
-//! when the first pass meets one, it stops, and `discover` runs the
-//! `Trace::trace` of every such candidate first (pinning all of them),
-//! which names its *places* (see `trace.rs`); `reset_refs` and
-//! `subtract_refs` then do steps 2 and 3 unfused, tracing those places
+//! if the first pass met one (its vtable's `count` does nothing), its
+//! counts are thrown away, and `discover` runs the `Trace::trace` of every
+//! such candidate, which names its *places* (see `trace.rs`); `reset_refs`
+//! and `subtract_refs` then do steps 2 and 3 unfused, tracing those places
 //! through their exact traces. So no user code runs between the first
 //! edge counted and the drops, except finalizers (whose effects step 5's
 //! second count sees).
@@ -70,6 +70,7 @@
 //!   `tests/finalize.rs`).
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::{Duration, Instant};
 
@@ -271,7 +272,9 @@ impl Run<'_> {
             let mut counted = count_refs(young, self.generation);
             if counted.inexact {
                 // User code (the inexact traces) runs before anything is
-                // counted; what the first pass counted is counted again.
+                // counted: what the first pass counted is counted again.
+                // (Stopping the first pass at the first inexact candidate
+                // instead costs the all-exact case a test per object.)
                 st.update_stats(self.generation, |stats| stats.inexact += 1);
                 counted = self.discover(young, true);
                 reset_refs(young);
@@ -345,8 +348,8 @@ impl Run<'_> {
     /// the same traces again). Returns what the first pass would have.
     ///
     /// # Safety
-    /// As for `count_refs`, except that the candidates the first pass
-    /// reached before it stopped are pinned, with `COLLECTING` set.
+    /// As for `count_refs`, except that candidates may be pinned already,
+    /// with `COLLECTING` set (by the first pass, or the first `discover`).
     unsafe fn discover(&mut self, head: *const Links, first: bool) -> Counted {
         let mut tracer = Tracer::new(Mode::Discover(&mut self.found));
         let mut candidates = 0;
@@ -493,7 +496,15 @@ impl Run<'_> {
                 let l = &*cur;
                 if l.refs() > 0 {
                     let places = &self.found.places;
-                    trace_candidate(&mut tracer, cur, places, |vt| vt.reach, ReachPass::INDEX);
+                    if places.is_empty() {
+                        // No inexact candidate named a place (the usual
+                        // case: all exact): the vtable's trace does it all,
+                        // with no test of the type per object.
+                        tracer.trace_at(value_of_links(cur), (*l.vtable).reach);
+                    } else {
+                        let reach = |vt: &VTable| vt.reach;
+                        trace_candidate(&mut tracer, cur, places, reach, ReachPass::INDEX);
+                    }
                     let next = l.next.get();
                     l.word.set((l.word.get() & FINALIZED) | self.target);
                     if unpin(cur) {
@@ -508,12 +519,17 @@ impl Run<'_> {
                 } else {
                     let next = l.next.get();
                     list::move_back(unreachable, cur);
+                    // Whole-word stores: a box found reachable later is read
+                    // back by `reach_edge` with word loads, which a byte
+                    // store (what the compiler makes of setting one flag)
+                    // would stall, store forwarding failing (a fifth slower
+                    // on a live chain, where most boxes come back).
                     if mark {
                         // Unmarked by the tracer if it is found reachable.
                         let header = &*header_of_links(cur);
-                        header.strong.set(header.strong.get() | DROPPED);
+                        store_word(&header.strong, header.strong.get() | DROPPED);
                     }
-                    l.word.set(l.word.get() | UNREACHABLE);
+                    store_word(&l.word, l.word.get() | UNREACHABLE);
                     cur = next;
                 }
             }
@@ -590,24 +606,13 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     let mut tracer = Tracer::new(Mode::Count(generation));
     let mut candidates = 0;
     let mut flags = 0;
-    // SAFETY: forwarded from the caller. Only exact traces run here (it
-    // stops at the first inexact candidate), and they run no user code, so
+    // SAFETY: forwarded from the caller. Only exact traces run here (an
+    // inexact type's `count` does nothing), and they run no user code, so
     // the ring does not change under the walk.
     unsafe {
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
-            let vtable = &*l.vtable;
-            if vtable.flags & INEXACT != 0 {
-                // Its trace is user code, which must run before anything is
-                // counted (`Run::discover`).
-                return Counted {
-                    candidates,
-                    consistent: true,
-                    inexact: true,
-                    finalizers: false,
-                };
-            }
             let header = &*header_of_links(cur);
             let word = l.word.get();
             let strong = header.strong.get();
@@ -621,6 +626,7 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
                 .set((word & FINALIZED) | generation | COLLECTING | (refs << REFS_SHIFT));
             header.strong.set(strong + ONE);
             candidates += 1;
+            let vtable = &*l.vtable;
             flags |= vtable.flags;
             tracer.trace_at(value_of_links(cur), vtable.count);
             cur = l.next.get();
@@ -629,7 +635,7 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     Counted {
         candidates,
         consistent: !tracer.overcount,
-        inexact: false,
+        inexact: flags & INEXACT != 0,
         finalizers: flags & FINALIZER != 0,
     }
 }
@@ -640,8 +646,9 @@ struct Counted {
     candidates: usize,
     /// Whether every count stayed at or above zero.
     consistent: bool,
-    /// Whether some candidate's `Trace` is not exact: the first pass
-    /// stopped at it, and `Run::discover` has to run.
+    /// Whether some candidate's `Trace` is not exact: the first pass did
+    /// not trace it (its vtable's `count` does nothing), so its counts are
+    /// thrown away, and `Run::discover` has to run.
     inexact: bool,
     /// Whether some candidate has a finalizer (that may not have run yet).
     finalizers: bool,
@@ -794,6 +801,16 @@ unsafe fn finalize(head: *const Links, panic: &mut Panic) -> bool {
         }
     }
     ran
+}
+
+/// Stores `value` into `cell` as one whole word (a volatile store, which
+/// the compiler may not narrow to the bytes that changed).
+#[inline(always)]
+fn store_word(cell: &Cell<usize>, value: usize) {
+    // SAFETY: the cell's own pointer, valid and aligned; no reference to
+    // its contents is live (`Cell` hands none out), and only this thread
+    // uses it.
+    unsafe { cell.as_ptr().write_volatile(value) }
 }
 
 /// Removes the collector's pin; returns whether handles remain.

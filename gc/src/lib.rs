@@ -112,10 +112,11 @@
 //!    oldest first.
 //! 2. One pass: pin each candidate (an extra strong count, so no user code
 //!    the collector runs can free it), set `gc_refs` from its strong count,
-//!    trace it and count its edges into other candidates. If it meets a
-//!    candidate with a hand-written `Trace`, it stops, runs every such
-//!    trace to find their parts (pinning all candidates), and counts in two
-//!    passes instead: strong counts first, then the edges.
+//!    trace it and count its edges into other candidates. If it met a
+//!    candidate with a hand-written `Trace` (which it does not trace), its
+//!    counts are thrown away: every such trace runs to find their parts,
+//!    and the counting takes two passes instead, strong counts first, then
+//!    the edges.
 //! 3. One pass: objects with `gc_refs > 0`, and everything they reach, are
 //!    reachable; they are unpinned and move up a generation. The rest is
 //!    tentatively garbage.
