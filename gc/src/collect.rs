@@ -340,16 +340,19 @@ impl Run<'_> {
         }
     }
 
-    /// Pins every candidate of `head` not pinned yet (as the first pass
-    /// would have), and runs the `Trace::trace` of each inexact one in
+    /// Runs the `Trace::trace` of each inexact candidate of `head` in
     /// `Mode::Discover`, keeping the places it names in `self.found`
     /// (sorted; an object that names overlapping places keeps none, and
     /// counts as a trace error if `first`: the resurrection check runs
     /// the same traces again). Returns what the first pass would have.
     ///
+    /// Every candidate is pinned already (by the first pass), as it must be
+    /// before user code runs; one that were not would be pinned here
+    /// before its trace, as the first pass would have.
+    ///
     /// # Safety
-    /// As for `count_refs`, except that candidates may be pinned already,
-    /// with `COLLECTING` set (by the first pass, or the first `discover`).
+    /// As for `count_refs`, except that candidates are pinned, with
+    /// `COLLECTING` set.
     unsafe fn discover(&mut self, head: *const Links, first: bool) -> Counted {
         let mut tracer = Tracer::new(Mode::Discover(&mut self.found));
         let mut candidates = 0;
@@ -475,9 +478,8 @@ impl Run<'_> {
     /// # Safety
     /// `young` and `unreachable` must be collector lists as the steps
     /// before leave them, and `self.found` the places of their inexact
-    /// boxes;
-    /// `mark` only if no code but the collector's runs before the garbage
-    /// is dropped.
+    /// boxes; `mark` only if no code but the collector's runs before the
+    /// garbage is dropped.
     unsafe fn move_unreachable(
         &self,
         young: *const Links,
@@ -519,11 +521,11 @@ impl Run<'_> {
                 } else {
                     let next = l.next.get();
                     list::move_back(unreachable, cur);
-                    // Whole-word stores: a box found reachable later is read
-                    // back by `reach_edge` with word loads, which a byte
-                    // store (what the compiler makes of setting one flag)
-                    // would stall, store forwarding failing (a fifth slower
-                    // on a live chain, where most boxes come back).
+                    // Whole-word stores: a box found reachable later (most of
+                    // a live chain comes back) is read by `reach_edge` with
+                    // word loads, which a byte store (what the compiler
+                    // makes of setting one flag) would stall, store
+                    // forwarding failing.
                     if mark {
                         // Unmarked by the tracer if it is found reachable.
                         let header = &*header_of_links(cur);
