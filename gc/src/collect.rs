@@ -40,10 +40,9 @@
 //!
 //! # Invariants
 //! - A box is pinned by the collector iff its `COLLECTING` flag is set.
-//!   Before `discover` reaches a candidate it is not pinned: user code (a
-//!   `Trace` impl run by `discover` for an earlier one) may release it,
-//!   which simply unlinks it; `discover` only ever holds a pointer to the
-//!   (pinned) box whose trace runs. The first pass runs no user code.
+//!   The first pass pins every candidate and runs no user code; only then
+//!   does `discover` run hand-written traces, which can release boxes that
+//!   are not candidates (new ones, older generations) but no candidate.
 //! - Every candidate is in exactly one of the collector's lists (`young`,
 //!   `unreachable`, `garbage`) until it is unpinned; user code never links
 //!   or unlinks a pinned box, so these lists only change here.
@@ -347,30 +346,24 @@ impl Run<'_> {
     /// the same traces again). Returns what the first pass would have.
     ///
     /// Every candidate is pinned already (by the first pass), as it must be
-    /// before user code runs; one that were not would be pinned here
-    /// before its trace, as the first pass would have.
+    /// before user code runs: a trace may drop the last handle of any
+    /// object but a pinned one.
     ///
     /// # Safety
-    /// As for `count_refs`, except that candidates are pinned, with
+    /// As for `count_refs`, except that every candidate is pinned, with
     /// `COLLECTING` set.
     unsafe fn discover(&mut self, head: *const Links, first: bool) -> Counted {
         let mut tracer = Tracer::new(Mode::Discover(&mut self.found));
         let mut candidates = 0;
         let mut flags = 0;
-        // SAFETY: forwarded from the caller. `cur` is pinned before its trace
-        // runs, so it stays linked and `cur.next` is valid afterwards even if
-        // the trace released other (not yet pinned) candidates.
+        // SAFETY: forwarded from the caller. Every candidate is pinned, so
+        // no trace can release one: the ring stays as it is, and `cur.next`
+        // is valid after `cur`'s trace.
         unsafe {
             let mut cur = (*head).next.get();
             while cur != head {
                 let l = &*cur;
-                let word = l.word.get();
-                if word & COLLECTING == 0 {
-                    l.word
-                        .set((word & FINALIZED) | self.generation | COLLECTING);
-                    let header = &*header_of_links(cur);
-                    header.strong.set(header.strong.get() + ONE);
-                }
+                debug_assert!(l.word.get() & COLLECTING != 0, "an unpinned candidate");
                 candidates += 1;
                 let vtable = &*l.vtable;
                 flags |= vtable.flags;
@@ -497,15 +490,14 @@ impl Run<'_> {
             while cur != young {
                 let l = &*cur;
                 if l.refs() > 0 {
+                    // The vtable's trace does nothing for an inexact type,
+                    // whose places are traced after it; with no places (the
+                    // usual case: all exact) that is one untaken branch.
+                    let vtable = &*l.vtable;
+                    tracer.trace_at(value_of_links(cur), vtable.reach);
                     let places = &self.found.places;
-                    if places.is_empty() {
-                        // No inexact candidate named a place (the usual
-                        // case: all exact): the vtable's trace does it all,
-                        // with no test of the type per object.
-                        tracer.trace_at(value_of_links(cur), (*l.vtable).reach);
-                    } else {
-                        let reach = |vt: &VTable| vt.reach;
-                        trace_candidate(&mut tracer, cur, places, reach, ReachPass::INDEX);
+                    if !places.is_empty() && vtable.flags & INEXACT != 0 {
+                        trace_places(&mut tracer, cur, places, ReachPass::INDEX);
                     }
                     let next = l.next.get();
                     l.word.set((l.word.get() & FINALIZED) | self.target);

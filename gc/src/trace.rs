@@ -399,8 +399,8 @@ pub(crate) enum Mode {
     /// [`referents`](crate::referents) to reserve its vector.
     Tally,
     /// Copy each edge's handle into the vector, reserved beforehand:
-    /// pushing allocates nothing. What does not fit is skipped
-    /// (`Tracer::overcount`).
+    /// pushing allocates nothing. What does not fit is skipped (only if the
+    /// global allocator, reserving, changed the graph).
     Referents(*mut Vec<RawEdge>),
 }
 
@@ -413,8 +413,7 @@ pub(crate) enum Mode {
 pub struct Tracer<'a> {
     mode: Mode,
     /// Set when an edge would drive a count below zero (an `unsafe impl
-    /// ExactTrace` reported an edge that does not exist), or in
-    /// `Mode::Referents` when an edge did not fit.
+    /// ExactTrace` reported an edge that does not exist).
     pub(crate) overcount: bool,
     /// `Mode::Discover`: the box whose value is being traced.
     pub(crate) owner: *const Links,
@@ -688,8 +687,6 @@ impl<'a> Tracer<'a> {
                 let out = unsafe { &mut *out };
                 if out.len() < out.capacity() {
                     out.push(RawEdge::of(gc));
-                } else {
-                    self.overcount = true;
                 }
             }
             // An exact trace called by a hand-written one: only
