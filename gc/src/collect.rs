@@ -75,14 +75,13 @@ use std::time::{Duration, Instant};
 
 use crate::collector::State;
 use crate::gc::{
-    self, DROPPED, FINALIZER, INEXACT, ONE, VTable, drain_release_queue, header_of_links,
-    value_of_links,
+    self, DROPPED, FINALIZER, INEXACT, ONE, drain_release_queue, header_of_links, value_of_links,
 };
 use crate::hooks::{self, CollectionInfo, Phase};
 use crate::list::{
     self, COLLECTING, FINALIZED, Links, OUTSIDE, PERSISTENT, REFS_SHIFT, UNREACHABLE,
 };
-use crate::trace::{AnyPass, Discovery, ErasedTrace, Mode, Pass, Place, ReachPass, Tracer};
+use crate::trace::{AnyPass, Discovery, Mode, Pass, Place, ReachPass, Tracer};
 
 /// The first panic caught during a collection, re-raised when it ends.
 pub(crate) type Panic = Option<Box<dyn Any + Send>>;
@@ -679,45 +678,26 @@ unsafe fn subtract_refs(head: *const Links, places: &[Place]) -> bool {
     unsafe {
         let mut cur = (*head).next.get();
         while cur != head {
-            trace_candidate(&mut tracer, cur, places, |vt| vt.any, AnyPass::INDEX);
+            // As in `move_unreachable`: an inexact type's vtable trace does
+            // nothing, its places count instead.
+            let vtable = &*(*cur).vtable;
+            tracer.trace_at(value_of_links(cur), vtable.any);
+            if vtable.flags & INEXACT != 0 {
+                trace_places(&mut tracer, cur, places, AnyPass::INDEX);
+            }
             cur = (*cur).next.get();
         }
     }
     !tracer.overcount
 }
 
-/// Traces the value of the pinned candidate `links` in one of the passes
-/// after the first: through `vtable_trace` of its vtable if its type is
-/// exact, else through the places it named, at `pass`.
+/// The places `links` named, traced at `pass` (one of the passes after the
+/// first). Out of line: the hot passes only call it for inexact objects.
 ///
 /// # Safety
-/// `links` must be a pinned live box with an intact value, `places` those
-/// named for the collection (each still valid: see `trace.rs`), and
-/// `vtable_trace` and `pass` must fit the tracer's mode.
-#[inline(always)]
-unsafe fn trace_candidate(
-    tracer: &mut Tracer<'_>,
-    links: *const Links,
-    places: &[Place],
-    vtable_trace: impl Fn(&VTable) -> ErasedTrace,
-    pass: usize,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        let vtable = &*(*links).vtable;
-        if vtable.flags & INEXACT == 0 {
-            tracer.trace_at(value_of_links(links), vtable_trace(vtable));
-        } else {
-            trace_places(tracer, links, places, pass);
-        }
-    }
-}
-
-/// The places `links` named, traced at `pass`. Out of line: the hot passes
-/// only call it for inexact objects.
-///
-/// # Safety
-/// As for [`trace_candidate`].
+/// `links` must be a pinned live box, `places` those named for the
+/// collection (each still valid: see `trace.rs`), and `pass` must fit the
+/// tracer's mode.
 #[inline(never)]
 unsafe fn trace_places(
     tracer: &mut Tracer<'_>,

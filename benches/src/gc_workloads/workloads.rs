@@ -108,6 +108,12 @@ pub fn gcbench<H: GcHeap>(depth: u32) -> Vec<Metric> {
 /// back), rooted at its head; the time of one full collection that must
 /// walk all of it, as `ns_per_object`. The chain is left alive (the process
 /// exits next), so no recursive drop is measured or risked.
+///
+/// With `GC_PEERS_REPEAT=k` in the environment, `k` more full collections
+/// of the same chain follow, each printed as a `# again` line, and their
+/// median is reported as `repeat_ns_per_object`: many samples from one
+/// process, for comparing two builds of one collector (a fresh process per
+/// sample spreads by ±20% here).
 pub fn full_collection<H: GcHeap>(n: u64) -> Vec<Metric> {
     let head = H::new_node();
     let mut tail = head.clone();
@@ -119,13 +125,32 @@ pub fn full_collection<H: GcHeap>(n: u64) -> Vec<Metric> {
     }
     drop(tail);
     H::make_candidate(&head);
+    let per_object = |d: std::time::Duration| d.as_secs_f64() * 1e9 / n as f64;
     let start = Instant::now();
     H::collect();
     let elapsed = start.elapsed();
     let kept = live_nodes();
+    let mut metrics = vec![("ns_per_object", per_object(elapsed))];
+    let repeat: usize = std::env::var("GC_PEERS_REPEAT")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(0);
+    if repeat > 0 {
+        let mut again: Vec<f64> = (0..repeat)
+            .map(|_| {
+                let start = Instant::now();
+                H::collect();
+                let t = per_object(start.elapsed());
+                println!("# again {t:.2}");
+                t
+            })
+            .collect();
+        again.sort_by(f64::total_cmp);
+        metrics.push(("repeat_ns_per_object", again[again.len() / 2]));
+    }
     std::mem::forget(head);
     println!("# live nodes after the collection {kept}");
-    vec![("ns_per_object", elapsed.as_secs_f64() * 1e9 / n as f64)]
+    metrics
 }
 
 /// Young-collection pauses: `old` nodes live (children of one root, so no
