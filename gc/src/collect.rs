@@ -7,15 +7,15 @@
 //!    (`g`) first.
 //! 2. and 3. `count_refs`, CPython's `update_refs` and `subtract_refs` fused
 //!    into one pass (each pass traces every candidate, which is most of a
-//!    collection's cost): on reaching a candidate, set its `gc_refs` to its
-//!    strong count minus the edges already seen into it, set `COLLECTING`,
-//!    pin it (one extra strong count, so that no user code run later in the
-//!    collection can free it), then trace it: an edge to a candidate already
-//!    reached takes one from its `gc_refs`, an edge to one not reached yet
-//!    adds one to its count of edges seen. Candidates are recognised by
+//!    collection's cost): every edge to a candidate takes one from its
+//!    `gc_refs`, which for a candidate not reached yet goes below zero; on
+//!    reaching a candidate, add its strong count, set `COLLECTING`, pin it
+//!    (one extra strong count, so that no user code run later in the
+//!    collection can free it), then trace it. Candidates are recognised by
 //!    their generation bits (see `list.rs`). What is left in `gc_refs`
 //!    counts references from outside (the stack, older generations,
-//!    untracked containers).
+//!    untracked containers); below zero, it proves that a trace reported
+//!    an edge that does not exist, which step 4 looks for.
 //! 4. `move_unreachable`: scan `young`; an object with `gc_refs > 0` is
 //!    reachable, and so is everything it references (they are moved back
 //!    from the tentatively unreachable list to the tail of `young`, which is
@@ -50,10 +50,12 @@
 //!   into a generation, unpinned, and the panic propagates; values are never
 //!   dropped on that path. Panics from finalizers, drops and callbacks are
 //!   caught, the collection completes, and the first one is re-raised.
-//! - If tracing proves a count would go below zero (an `unsafe impl
-//!   ExactTrace` that reports a handle it does not own), the collection is
+//! - If a count is below zero once every edge is counted (an `unsafe impl
+//!   ExactTrace` reported a handle it does not own), the collection is
 //!   abandoned the same way (nothing is dropped) and counted in
-//!   `GenerationStats::trace_errors`.
+//!   `GenerationStats::trace_errors`. The reachability scan looks at every
+//!   candidate's final count (when it scans it, or when an edge revives
+//!   it first), so it is the one place that checks.
 //! - Every count is taken after the last `Trace::trace` of the collection
 //!   has run, through exact traces only, and from then on to the drops no
 //!   user code runs (nothing is allocated or freed: `Discovery::clear`
@@ -114,7 +116,7 @@ pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
 }
 
 /// Largest `gc_refs` the word can hold (far above any real count).
-const MAX_REFS: usize = usize::MAX >> REFS_SHIFT;
+const MAX_REFS: isize = isize::MAX >> REFS_SHIFT;
 
 /// Collects generations `0..=generation`; returns the number of objects
 /// found unreachable. Returns 0 at once if a collection is running.
@@ -294,10 +296,16 @@ impl Run<'_> {
             // finalizers are to run first, so the garbage can be marked as
             // it is found (a box found reachable after all is unmarked).
             let mut marked = !finalizers;
-            let mut survivors = self.move_unreachable(young, unreachable, marked);
+            let scanned = self.move_unreachable(young, unreachable, marked);
             // Before any user code runs again (a finalizer may borrow a
             // cell mutably).
             self.found.clear();
+            let Some(mut survivors) = scanned else {
+                return Outcome {
+                    candidates,
+                    ..self.abandon(0)
+                };
+            };
             list::splice_back(young, &st.gens[self.target]);
 
             if !list::is_empty(unreachable) {
@@ -316,8 +324,15 @@ impl Run<'_> {
                         };
                     }
                     marked = true;
-                    survivors += self.move_unreachable(unreachable, garbage, marked);
+                    let scanned = self.move_unreachable(unreachable, garbage, marked);
                     self.found.clear();
+                    let Some(kept) = scanned else {
+                        return Outcome {
+                            candidates,
+                            ..self.abandon(survivors)
+                        };
+                    };
+                    survivors += kept;
                     list::splice_back(unreachable, &st.gens[self.target]);
                 } else {
                     list::splice_back(unreachable, garbage);
@@ -392,7 +407,7 @@ impl Run<'_> {
         }
     }
 
-    /// An edge drove a count below zero: keep
+    /// A count was below zero once every edge was counted: keep
     /// everything. `survivors` is the number of objects already kept; the
     /// ones restored here add to it (for the 25% rule they are as
     /// long-lived as any other survivor).
@@ -465,7 +480,9 @@ impl Run<'_> {
     /// (kept in `young`, unpinned, relabelled to the target generation) and
     /// the unreachable (moved to `unreachable`, still pinned, and with
     /// `mark`, marked `DROPPED`). Returns the number of reachable objects
-    /// kept.
+    /// kept, or `None` if some count was below zero: a trace reported an
+    /// edge that does not exist, and the collection must be abandoned
+    /// (the lists are consistent for [`Run::restore`]).
     ///
     /// # Safety
     /// `young` and `unreachable` must be collector lists as the steps
@@ -477,7 +494,7 @@ impl Run<'_> {
         young: *const Links,
         unreachable: *const Links,
         mark: bool,
-    ) -> usize {
+    ) -> Option<usize> {
         let st = self.st;
         let mut tracer = Tracer::new(Mode::Reachable(young));
         let mut kept = 0;
@@ -510,6 +527,9 @@ impl Run<'_> {
                     }
                     cur = next;
                 } else {
+                    if l.refs() < 0 {
+                        tracer.overcount = true;
+                    }
                     let next = l.next.get();
                     list::move_back(unreachable, cur);
                     // Whole-word stores: a box found reachable later (most of
@@ -527,7 +547,7 @@ impl Run<'_> {
                 }
             }
         }
-        kept
+        (!tracer.overcount).then_some(kept)
     }
 
     /// Step 6: drops every garbage value (all already marked `DROPPED` by
@@ -609,14 +629,14 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
             let header = &*header_of_links(cur);
             let word = l.word.get();
             let strong = header.strong.get();
-            let seen = word >> REFS_SHIFT;
-            let count = strong / ONE;
-            if seen > count {
-                tracer.overcount = true;
-            }
-            let refs = count.saturating_sub(seen).min(MAX_REFS);
-            l.word
-                .set((word & FINALIZED) | generation | COLLECTING | (refs << REFS_SHIFT));
+            // Minus the edges seen into it so far (zero or below).
+            let seen = (word as isize) >> REFS_SHIFT;
+            // Below zero if more edges were reported than it has handles
+            // (see `move_unreachable`).
+            let refs = ((strong / ONE) as isize + seen).min(MAX_REFS);
+            l.word.set(
+                (word & FINALIZED) | generation | COLLECTING | ((refs as usize) << REFS_SHIFT),
+            );
             header.strong.set(strong + ONE);
             candidates += 1;
             let vtable = &*l.vtable;
@@ -627,7 +647,8 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     }
     Counted {
         candidates,
-        consistent: !tracer.overcount,
+        // Looked for by `move_unreachable`.
+        consistent: true,
         inexact: flags & INEXACT != 0,
         finalizers: flags & FINALIZER != 0,
     }
@@ -659,7 +680,7 @@ unsafe fn reset_refs(head: *const Links) {
         while cur != head {
             let l = &*cur;
             let strong = (*header_of_links(cur)).strong.get();
-            let refs = (strong / ONE - 1).min(MAX_REFS);
+            let refs = (strong / ONE - 1).min(MAX_REFS as usize);
             l.word
                 .set((l.word.get() & PERSISTENT) | COLLECTING | (refs << REFS_SHIFT));
             cur = l.next.get();

@@ -52,8 +52,8 @@ pub(crate) const COLLECTING: usize = 1 << 3;
 pub(crate) const UNREACHABLE: usize = 1 << 4;
 /// Set once the box's finalizer has run (PEP 442: at most once per object).
 pub(crate) const FINALIZED: usize = 1 << 5;
-/// `gc_refs` (the trial-deletion count) lives above this shift. Outside a
-/// collection it is zero.
+/// `gc_refs` (the trial-deletion count, signed: see [`Links::refs`]) lives
+/// above this shift. Outside a collection it is zero.
 pub(crate) const REFS_SHIFT: u32 = 6;
 /// One unit of `gc_refs`.
 pub(crate) const REFS_ONE: usize = 1 << REFS_SHIFT;
@@ -85,10 +85,13 @@ impl Links {
         }
     }
 
-    /// The `gc_refs` scratch count.
+    /// The `gc_refs` scratch count, signed: the first pass of a collection
+    /// counts the edges into a candidate it has not reached yet as a
+    /// negative number, and a count left below zero once every edge is
+    /// counted means some trace reported an edge that does not exist.
     #[inline]
-    pub(crate) fn refs(&self) -> usize {
-        self.word.get() >> REFS_SHIFT
+    pub(crate) fn refs(&self) -> isize {
+        (self.word.get() as isize) >> REFS_SHIFT
     }
 }
 
@@ -327,6 +330,10 @@ mod tests {
         l.word.set(2 | FINALIZED | (7 << REFS_SHIFT));
         assert_eq!(l.word.get() & GEN_MASK, 2);
         assert_eq!(l.refs(), 7);
+        assert_eq!(l.word.get() & PERSISTENT, 2 | FINALIZED);
+        // Below zero, the flags stay as they were.
+        l.word.set(l.word.get().wrapping_sub(8 * REFS_ONE));
+        assert_eq!(l.refs(), -1);
         assert_eq!(l.word.get() & PERSISTENT, 2 | FINALIZED);
     }
 }

@@ -227,7 +227,7 @@ impl Pass for CountPass {
         // a hand-written trace calls itself runs in `Mode::Discover`, and
         // reports nothing. The test is hoisted out of the loops.
         if let Mode::Count(generation) = tracer.mode {
-            tracer.count_target(gc.header_ptr(), generation);
+            Tracer::count_target(gc.header_ptr(), generation);
         }
     }
 }
@@ -237,7 +237,7 @@ impl Pass for ReachPass {
     #[inline(always)]
     fn visit<T: ?Sized + 'static>(tracer: &mut Tracer<'_>, gc: &Gc<T>) {
         if let Mode::Reachable(reachable) = tracer.mode {
-            reach_edge(gc.header_ptr(), reachable);
+            tracer.reach_edge(gc.header_ptr(), reachable);
         }
     }
 }
@@ -677,8 +677,8 @@ impl<'a> Tracer<'a> {
     #[inline(never)]
     fn edge<T: ?Sized + 'static>(&mut self, gc: &Gc<T>) {
         match self.mode {
-            Mode::Count(generation) => self.count_target(gc.header_ptr(), generation),
-            Mode::Reachable(reachable) => reach_edge(gc.header_ptr(), reachable),
+            Mode::Count(generation) => Self::count_target(gc.header_ptr(), generation),
+            Mode::Reachable(reachable) => self.reach_edge(gc.header_ptr(), reachable),
             Mode::Subtract => self.subtract_target(gc.header_ptr()),
             Mode::Tally => self.tally += 1,
             Mode::Referents(out) => {
@@ -695,10 +695,14 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// [`Mode::Count`]: one reference fewer from outside for a candidate
-    /// already reached, one more internal reference for one not reached.
+    /// [`Mode::Count`]: one reference fewer from outside for a candidate,
+    /// reached or not. One not reached yet has a count of zero or below
+    /// (minus the edges seen so far), to which the first pass adds its
+    /// strong count on reaching it. A count below zero is only looked for
+    /// once every edge is counted, by the reachability pass: one test per
+    /// object there instead of two per edge here.
     #[inline(always)]
-    fn count_target(&mut self, header: *const Header, generation: usize) {
+    fn count_target(header: *const Header, generation: usize) {
         // SAFETY: `header` is that of the reported handle's box, which the
         // handle keeps alive, links included.
         let Some(links) = (unsafe { tracked_links(header) }) else {
@@ -707,15 +711,12 @@ impl<'a> Tracer<'a> {
         // SAFETY: as above.
         let l = unsafe { &*links };
         let word = l.word.get();
-        if word & (GEN_MASK | NEWBORN) > generation {
-            // Not a candidate: older, frozen, born during this collection,
-            // or in no list. Counts as an outside reference.
-        } else if word & COLLECTING == 0 {
-            l.word.set(word + REFS_ONE);
-        } else if word >> REFS_SHIFT == 0 {
-            self.overcount = true;
-        } else {
-            l.word.set(word - REFS_ONE);
+        // Not a candidate (older, frozen, born during this collection, or
+        // in no list): an outside reference.
+        if word & (GEN_MASK | NEWBORN) <= generation {
+            // Subtracting a multiple of `REFS_ONE` leaves the flags alone,
+            // below zero too.
+            l.word.set(word.wrapping_sub(REFS_ONE));
         }
     }
 
@@ -737,39 +738,44 @@ impl<'a> Tracer<'a> {
             l.word.set(word - REFS_ONE);
         }
     }
-}
 
-/// [`Mode::Reachable`]: a candidate reached from a reachable object is
-/// reachable.
-#[inline(always)]
-fn reach_edge(header: *const Header, reachable: *const Links) {
-    // SAFETY: the handle that reported this edge keeps the box alive.
-    let strong = unsafe { (*header).strong.get() };
-    if strong & TRACKED == 0 {
-        return;
-    }
-    let links = links_of_header(header);
-    // SAFETY: a tracked box has links before its header.
-    let l = unsafe { &*links };
-    let word = l.word.get();
-    if word & COLLECTING == 0 {
-        // Not a candidate (or no longer one).
-    } else if word & UNREACHABLE != 0 {
-        // Moved to the unreachable list earlier, but reachable after all:
-        // back to the list being scanned.
-        // SAFETY: both are live; the box is in a collector list.
-        unsafe { list::move_back(reachable, links) };
-        // Taken for garbage, it may have been marked dropped (`collect.rs`,
-        // `move_unreachable`); it is not.
-        if strong & DROPPED != 0 {
-            // SAFETY: as above.
-            unsafe { (*header).strong.set(strong & !DROPPED) };
+    /// [`Mode::Reachable`]: a candidate reached from a reachable object is
+    /// reachable.
+    #[inline(always)]
+    fn reach_edge(&mut self, header: *const Header, reachable: *const Links) {
+        // SAFETY: the handle that reported this edge keeps the box alive.
+        let strong = unsafe { (*header).strong.get() };
+        if strong & TRACKED == 0 {
+            return;
         }
-        l.word
-            .set((word & !UNREACHABLE & (REFS_ONE - 1)) | REFS_ONE);
-    } else if word >> REFS_SHIFT == 0 {
-        // Not scanned yet: make sure it will be seen as reachable.
-        l.word.set(word | REFS_ONE);
+        let links = links_of_header(header);
+        // SAFETY: a tracked box has links before its header.
+        let l = unsafe { &*links };
+        let word = l.word.get();
+        if word & COLLECTING == 0 {
+            // Not a candidate (or no longer one).
+        } else if word & UNREACHABLE != 0 {
+            // Moved to the unreachable list earlier, but reachable after all:
+            // back to the list being scanned.
+            // SAFETY: both are live; the box is in a collector list.
+            unsafe { list::move_back(reachable, links) };
+            // Taken for garbage, it may have been marked dropped (`collect.rs`,
+            // `move_unreachable`); it is not.
+            if strong & DROPPED != 0 {
+                // SAFETY: as above.
+                unsafe { (*header).strong.set(strong & !DROPPED) };
+            }
+            l.word
+                .set((word & !UNREACHABLE & (REFS_ONE - 1)) | REFS_ONE);
+        } else if (word as isize) < REFS_ONE as isize {
+            // Not scanned yet: make sure it will be seen as reachable. (A
+            // count below zero was overcounted, which the scan would have
+            // seen.)
+            if (word as isize) < 0 {
+                self.overcount = true;
+            }
+            l.word.set((word & (REFS_ONE - 1)) | REFS_ONE);
+        }
     }
 }
 
@@ -1351,7 +1357,8 @@ mod tests {
         assert_eq!(word.get(), before, "looked into a borrowed cell");
         drop(guard);
         cell.trace_exact::<CountPass>(&mut tracer);
-        assert_eq!(word.get(), before + REFS_ONE);
+        // A candidate not reached yet: minus one edge seen.
+        assert_eq!(word.get(), before.wrapping_sub(REFS_ONE));
         word.set(before);
     }
 }
