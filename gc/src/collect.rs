@@ -115,9 +115,6 @@ pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
     std::mem::forget(payload);
 }
 
-/// Largest `gc_refs` the word can hold (far above any real count).
-const MAX_REFS: isize = isize::MAX >> REFS_SHIFT;
-
 /// Collects generations `0..=generation`; returns the number of objects
 /// found unreachable. Returns 0 at once if a collection is running.
 pub(crate) fn collect(st: &State, generation: usize) -> usize {
@@ -633,7 +630,7 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
             let seen = (word as isize) >> REFS_SHIFT;
             // Below zero if more edges were reported than it has handles
             // (see `move_unreachable`).
-            let refs = ((strong / ONE) as isize + seen).min(MAX_REFS);
+            let refs = (strong / ONE) as isize + seen;
             l.word.set(
                 (word & FINALIZED) | generation | COLLECTING | ((refs as usize) << REFS_SHIFT),
             );
@@ -680,7 +677,7 @@ unsafe fn reset_refs(head: *const Links) {
         while cur != head {
             let l = &*cur;
             let strong = (*header_of_links(cur)).strong.get();
-            let refs = (strong / ONE - 1).min(MAX_REFS as usize);
+            let refs = (strong / ONE - 1) as usize;
             l.word
                 .set((l.word.get() & PERSISTENT) | COLLECTING | (refs << REFS_SHIFT));
             cur = l.next.get();
@@ -798,10 +795,10 @@ unsafe fn finalize(head: *const Links, panic: &mut Panic) -> bool {
     ran
 }
 
-/// Stores `value` into `cell` as one whole word (a volatile store, which
-/// the compiler may not narrow to the bytes that changed).
+/// Stores `value` into `cell` whole (a volatile store, which the compiler
+/// may not narrow to the bytes that changed).
 #[inline(always)]
-fn store_word(cell: &Cell<usize>, value: usize) {
+fn store_word<T: Copy>(cell: &Cell<T>, value: T) {
     // SAFETY: the cell's own pointer, valid and aligned; no reference to
     // its contents is live (`Cell` hands none out), and only this thread
     // uses it.

@@ -6,13 +6,14 @@
 //!
 //! ```text
 //! tracked   (T may hold a Gc): [pad][Links: next prev vtable word][Header: strong weak][T]
-//! untracked (T cannot):              [pad][Header: strong weak][T]
+//! untracked (T cannot):                          [pad][layout][Header: strong weak][T]
 //! ```
 //!
-//! `Links` is 32 bytes, `Header` 16, so the header always sits 16 bytes and
-//! the links 48 bytes before the value; a handle stores only the value
-//! pointer (fat for unsized `T`) and finds the rest by subtraction. An
-//! untracked box is laid out exactly like an `RcBox`.
+//! `Links` is 32 bytes and `Header` 8 (two `u32` counts), so the header
+//! always sits 8 bytes and the links 40 bytes before the value; a handle
+//! stores only the value pointer (fat for unsized `T`) and finds the rest
+//! by subtraction. An untracked box is the size of an `RcBox`: its
+//! `layout` word is written once the value is gone (below).
 //!
 //! `Header::strong` holds the strong count in units of [`ONE`] and two flags
 //! in its low bits: [`TRACKED`] (the box has `Links`) and [`DROPPED`] (the
@@ -20,10 +21,14 @@
 //! finalizer still to run it is also set on boxes as they are found
 //! unreachable, and taken back from any found reachable after all, before
 //! anything but the collector's own code runs). Once an untracked box's
-//! value is gone (or before `new_cyclic` has written it) no handle can read
-//! its count, and the word holds the allocation layout instead, for the last
-//! `Weak` to free it. `Header::weak` counts the `Weak`s plus one for all the
-//! strong handles together, as in `Rc`.
+//! value is gone (or before `new_cyclic` has written it), its `layout` word
+//! holds the allocation's layout, for the last `Weak` to free it.
+//! `Header::weak` counts the `Weak`s plus one for all the strong handles
+//! together, as in `Rc`.
+//!
+//! The counts are 32 bits, so a box has at most about 2^30 strong and 2^32
+//! weak handles (eight gigabytes of handles); going past aborts, as an
+//! overflowing `Rc` count does.
 //!
 //! # Invariants
 //! - The allocation stays alive while `strong > 0` or `weak > 0`; it is freed
@@ -63,28 +68,35 @@ use crate::collector::{self, State};
 use crate::list::{self, FINALIZED, Links};
 use crate::trace::{self, AnyPass, CountPass, Erased, ErasedTrace, Pass, ReachPass, Trace};
 
-/// The strong-count part of every box header.
+/// The reference counts, just before the value in every box.
 #[repr(C)]
 pub(crate) struct Header {
     /// Strong count times [`ONE`], plus [`TRACKED`] and [`DROPPED`].
-    pub(crate) strong: Cell<usize>,
+    pub(crate) strong: Cell<u32>,
     /// Weak count, plus one while any strong handle exists.
-    pub(crate) weak: Cell<usize>,
+    pub(crate) weak: Cell<u32>,
 }
 
 /// Flag: the box has `Links` and takes part in cycle collection.
-pub(crate) const TRACKED: usize = 1;
+pub(crate) const TRACKED: u32 = 1;
 /// Flag: the value has been dropped (or its drop has begun; see the module
 /// docs for the collector's provisional marks).
-pub(crate) const DROPPED: usize = 2;
+pub(crate) const DROPPED: u32 = 2;
 /// One strong reference, in `Header::strong` units.
-pub(crate) const ONE: usize = 4;
+pub(crate) const ONE: u32 = 4;
+/// The largest strong word a new handle may be added to. What is left
+/// above it is headroom for the counts that code here holds for a while
+/// (the collector's pin, the temporary handle a finalizer runs with).
+const STRONG_LIMIT: u32 = u32::MAX - 4 * ONE;
 
 const HEADER_SIZE: usize = mem::size_of::<Header>();
+/// Distance from the start of an untracked box's retired-layout word to
+/// the value.
+const UNTRACKED_PREFIX: usize = mem::size_of::<usize>() + HEADER_SIZE;
 /// Distance from the start of `Links` to the value.
 pub(crate) const TRACKED_PREFIX: usize = mem::size_of::<Links>() + HEADER_SIZE;
 
-const _: () = assert!(HEADER_SIZE == 16 && TRACKED_PREFIX == 48);
+const _: () = assert!(HEADER_SIZE == 8 && UNTRACKED_PREFIX == 16 && TRACKED_PREFIX == 40);
 
 /// How the collector handles one concrete value type without knowing it.
 pub(crate) struct VTable {
@@ -127,7 +139,11 @@ const fn geometry(size: usize, align: usize, tracked: bool) -> (usize, Layout) {
     } else {
         mem::align_of::<usize>()
     };
-    let prefix = if tracked { TRACKED_PREFIX } else { HEADER_SIZE };
+    let prefix = if tracked {
+        TRACKED_PREFIX
+    } else {
+        UNTRACKED_PREFIX
+    };
     let offset = (prefix + align - 1) & !(align - 1);
     let total = (offset + size + align - 1) & !(align - 1);
     match Layout::from_size_align(total, align) {
@@ -184,6 +200,16 @@ pub(crate) fn header_of(value: *const u8) -> *const Header {
     value.wrapping_sub(HEADER_SIZE).cast()
 }
 
+/// The retired-layout word of the untracked box whose value starts at
+/// `value` (see [`retired_untracked`]).
+#[inline]
+fn layout_word_of(value: *const u8) -> *mut usize {
+    value
+        .wrapping_sub(UNTRACKED_PREFIX)
+        .cast::<usize>()
+        .cast_mut()
+}
+
 /// The links of the box with `header`, if it is tracked (an untracked box
 /// has none, and cannot be part of a cycle).
 ///
@@ -228,7 +254,7 @@ pub(crate) fn value_of_links(links: *const Links) -> *mut u8 {
 ///
 /// # Safety
 /// The caller must initialise the value before handing out a `Gc`.
-unsafe fn allocate<T: Trace + 'static>(strong: usize) -> NonNull<T> {
+unsafe fn allocate<T: Trace + 'static>(strong: u32) -> NonNull<T> {
     let (offset, layout) = BoxOf::<T>::GEOMETRY;
     // SAFETY: the layout has a nonzero size (it includes the header).
     let base = unsafe { GlobalAlloc::alloc(&PyMalloc, layout) };
@@ -245,7 +271,8 @@ unsafe fn allocate<T: Trace + 'static>(strong: usize) -> NonNull<T> {
         } else if strong < ONE {
             // Under construction (`new_cyclic`): nothing can read the count,
             // and a panic must be able to free the box without the value.
-            retired_untracked(layout)
+            layout_word_of(value).write(retired_untracked(layout));
+            DROPPED
         } else {
             strong
         };
@@ -281,24 +308,24 @@ unsafe fn dealloc_tracked(links: *const Links) {
     }
 }
 
-/// The strong word of an untracked box whose value is gone (or not yet
-/// written): `DROPPED`, plus the allocation's layout in the bits that held
-/// the count. No handle exists to read the count any more, and this lets
-/// the last `Weak` free the box without forming a reference to a value that
-/// is no longer valid. An untracked box has no vtable to ask instead.
+/// The word before the header of an untracked box whose value is gone (or
+/// not yet written; its strong word then says `DROPPED` with a zero
+/// count): the allocation's layout, for the last `Weak` to free the box
+/// without forming a reference to a value that is no longer valid. An
+/// untracked box has no vtable to ask instead.
 fn retired_untracked(layout: Layout) -> usize {
-    debug_assert!(layout.size() < 1 << (usize::BITS - 8));
-    DROPPED | ((layout.align().trailing_zeros() as usize) << 2) | (layout.size() << 8)
+    debug_assert!(layout.size() < 1 << (usize::BITS - 6));
+    (layout.align().trailing_zeros() as usize) | (layout.size() << 6)
 }
 
 /// Frees the allocation of the box holding `value` once its counts are zero.
 ///
 /// # Safety
 /// Both counts must be zero and nothing may use the box again; an untracked
-/// box's strong word must hold [`retired_untracked`].
+/// box's layout word must hold [`retired_untracked`].
 unsafe fn dealloc_box<T: ?Sized>(value: NonNull<T>) {
-    // SAFETY: the header is 16 bytes before the value; for a tracked box the
-    // vtable knows the layout, for an untracked one the strong word does,
+    // SAFETY: the header is just before the value; for a tracked box the
+    // vtable knows the layout, for an untracked one the layout word does,
     // and the value sits at the offset `geometry` gives for that alignment.
     unsafe {
         let header = header_of(value.as_ptr().cast());
@@ -307,7 +334,8 @@ unsafe fn dealloc_box<T: ?Sized>(value: NonNull<T>) {
             dealloc_tracked(links_of_header(header));
         } else {
             debug_assert!(strong & DROPPED != 0);
-            let layout = Layout::from_size_align_unchecked(strong >> 8, 1 << ((strong >> 2) & 63));
+            let word = *layout_word_of(value.as_ptr().cast());
+            let layout = Layout::from_size_align_unchecked(word >> 6, 1 << (word & 63));
             let offset = geometry(0, layout.align(), false).0;
             GlobalAlloc::dealloc(&PyMalloc, value.as_ptr().cast::<u8>().sub(offset), layout);
         }
@@ -500,13 +528,13 @@ impl<T: ?Sized + 'static> Gc<T> {
     /// During a collection the collector briefly holds one more.
     #[inline]
     pub fn strong_count(this: &Gc<T>) -> usize {
-        this.header().strong.get() / ONE
+        (this.header().strong.get() / ONE) as usize
     }
 
     /// The number of [`Weak`] pointers to this box.
     #[inline]
     pub fn weak_count(this: &Gc<T>) -> usize {
-        this.header().weak.get() - 1
+        (this.header().weak.get() - 1) as usize
     }
 
     /// Whether two handles point to the same box (compares addresses only).
@@ -572,11 +600,11 @@ impl<T: ?Sized + 'static> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Gc<T> {
         let header = self.header();
-        let strong = header.strong.get().wrapping_add(ONE);
-        if strong < ONE {
+        let strong = header.strong.get();
+        if strong > STRONG_LIMIT {
             count_overflow();
         }
-        header.strong.set(strong);
+        header.strong.set(strong + ONE);
         Gc::from_inner(self.ptr)
     }
 }
@@ -656,9 +684,9 @@ unsafe fn release_untracked<T: ?Sized>(value: NonNull<T>) {
             mem::size_of_val(value.as_ref()),
             mem::align_of_val(value.as_ref()),
         );
-        header
-            .strong
-            .set(retired_untracked(geometry(size, align, false).1));
+        layout_word_of(value.as_ptr().cast())
+            .write(retired_untracked(geometry(size, align, false).1));
+        header.strong.set(DROPPED);
         let free = FreeAfterDrop(value);
         ptr::drop_in_place(value.as_ptr());
         drop(free);
@@ -906,18 +934,17 @@ impl<T: ?Sized + 'static> Weak<T> {
         if strong < ONE || strong & DROPPED != 0 {
             return None;
         }
-        let strong = strong.wrapping_add(ONE);
-        if strong < ONE {
+        if strong > STRONG_LIMIT {
             count_overflow();
         }
-        header.strong.set(strong);
+        header.strong.set(strong + ONE);
         Some(Gc::from_inner(self.ptr))
     }
 
     /// The number of strong handles (zero once the value is gone).
     pub fn strong_count(&self) -> usize {
         match self.header() {
-            Some(h) if h.strong.get() & DROPPED == 0 => h.strong.get() / ONE,
+            Some(h) if h.strong.get() & DROPPED == 0 => (h.strong.get() / ONE) as usize,
             _ => 0,
         }
     }
@@ -926,7 +953,9 @@ impl<T: ?Sized + 'static> Weak<T> {
     /// for `std::rc::Weak`, which says zero when no strong handle is left).
     pub fn weak_count(&self) -> usize {
         match self.header() {
-            Some(h) if h.strong.get() >= ONE && h.strong.get() & DROPPED == 0 => h.weak.get() - 1,
+            Some(h) if h.strong.get() >= ONE && h.strong.get() & DROPPED == 0 => {
+                (h.weak.get() - 1) as usize
+            }
             _ => 0,
         }
     }
@@ -1092,7 +1121,7 @@ mod tests {
         let (off, layout) = geometry(8, 8, false);
         assert_eq!((off, layout.size(), layout.align()), (16, 24, 8));
         let (off, layout) = geometry(8, 8, true);
-        assert_eq!((off, layout.size()), (48, 56));
+        assert_eq!((off, layout.size()), (40, 48));
         let (off, layout) = geometry(1, 64, true);
         assert_eq!((off, layout.size(), layout.align()), (64, 128, 64));
         let (off, layout) = geometry(0, 1, false);
@@ -1103,12 +1132,56 @@ mod tests {
     fn header_positions() {
         assert_eq!(mem::size_of::<Links>(), 32);
         let v = 0x1000usize as *const u8;
-        assert_eq!(header_of(v) as usize, 0x1000 - 16);
-        assert_eq!(links_of_header(header_of(v)) as usize, 0x1000 - 48);
+        assert_eq!(header_of(v) as usize, 0x1000 - 8);
+        assert_eq!(layout_word_of(v) as usize, 0x1000 - 16);
+        assert_eq!(links_of_header(header_of(v)) as usize, 0x1000 - 40);
         assert_eq!(
             value_of_links(links_of_header(header_of(v))) as usize,
             0x1000
         );
+    }
+
+    /// Run by `the_strong_count_stops_below_the_pins_headroom` in a child
+    /// process: a handle added at the limit aborts.
+    #[test]
+    #[ignore = "run in a child process"]
+    fn strong_count_overflow_child() {
+        if std::env::var_os("CYCLEGC_OVERFLOW_CHILD").is_none() {
+            return;
+        }
+        let g = Gc::new(1u8);
+        g.header().strong.set(STRONG_LIMIT);
+        // The last handle the limit allows.
+        mem::forget(g.clone());
+        assert_eq!(Gc::strong_count(&g), (STRONG_LIMIT / ONE + 1) as usize);
+        eprintln!("one more");
+        mem::forget(g.clone());
+        unreachable!("cloned past the limit");
+    }
+
+    #[test]
+    fn the_strong_count_stops_below_the_pins_headroom() {
+        // The pin and a finalizer's temporary handle fit above the most
+        // handles there can be.
+        assert!((STRONG_LIMIT + ONE).checked_add(2 * ONE).is_some());
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "gc::tests::strong_count_overflow_child",
+            ])
+            .args(["--nocapture", "--test-threads=1"])
+            .env("CYCLEGC_OVERFLOW_CHILD", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("one more"),
+            "child did not get there: {stderr}"
+        );
+        assert!(!stderr.contains("cloned past the limit"), "{stderr}");
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(6), "the child did not abort");
     }
 
     #[test]
