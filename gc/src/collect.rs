@@ -7,11 +7,14 @@
 //!    (`g`) first.
 //! 2. and 3. `count_refs`, CPython's `update_refs` and `subtract_refs` fused
 //!    into one pass (each pass traces every candidate, which is most of a
-//!    collection's cost): every edge to a candidate takes one from its
-//!    `gc_refs`, which for a candidate not reached yet goes below zero; on
-//!    reaching a candidate, add its strong count, set `COLLECTING`, pin it
-//!    (one extra strong count, so that no user code run later in the
-//!    collection can free it), then trace it. Candidates are recognised by
+//!    collection's cost). `gc_refs` lives in a candidate's `prev` link, as
+//!    in CPython (`list.rs`). Every edge to a candidate takes one from its
+//!    `prev`; on reaching a candidate, the pass knows the pointer that was
+//!    there (the box it came from), so the distance below it is the edges
+//!    seen so far: it stores the strong count minus those as `gc_refs`,
+//!    sets `COLLECTING`, pins it (one extra strong count, so that no user
+//!    code run later in the collection can free it), then traces it.
+//!    Candidates are recognised by
 //!    their generation bits (see `list.rs`). What is left in `gc_refs`
 //!    counts references from outside (the stack, older generations,
 //!    untracked containers); below zero, it proves that a trace reported
@@ -20,7 +23,8 @@
 //!    reachable, and so is everything it references (they are moved back
 //!    from the tentatively unreachable list to the tail of `young`, which is
 //!    how the scan serves as its own work list: no recursion, no allocation).
-//!    Reachable objects are unpinned and move up a generation.
+//!    Reachable objects get their `prev` back, are unpinned and move up a
+//!    generation.
 //! 5. Run the finalizers of the unreachable objects (once each), then, if
 //!    any ran, repeat steps 2-4 on the unreachable set alone: objects a
 //!    finalizer made reachable again (resurrected) survive.
@@ -45,7 +49,11 @@
 //!   are not candidates (new ones, older generations) but no candidate.
 //! - Every candidate is in exactly one of the collector's lists (`young`,
 //!   `unreachable`, `garbage`) until it is unpinned; user code never links
-//!   or unlinks a pinned box, so these lists only change here.
+//!   or unlinks a pinned box, so these lists only change here. That is what
+//!   lets `gc_refs` take the place of `prev` from the first pass to the
+//!   scan: meanwhile the lists are walked and edited through `next` only,
+//!   and [`Run::restore`] rebuilds the `prev`s of a collection that stops
+//!   early.
 //! - If a `Trace` impl panics, [`Run`]'s destructor puts every candidate back
 //!   into a generation, unpinned, and the panic propagates; values are never
 //!   dropped on that path. Panics from finalizers, drops and callbacks are
@@ -80,9 +88,7 @@ use crate::gc::{
     self, DROPPED, FINALIZER, INEXACT, ONE, drain_release_queue, header_of_links, value_of_links,
 };
 use crate::hooks::{self, CollectionInfo, Phase};
-use crate::list::{
-    self, COLLECTING, FINALIZED, Links, OUTSIDE, PERSISTENT, REFS_SHIFT, UNREACHABLE,
-};
+use crate::list::{self, COLLECTING, FINALIZED, FLAGS, Links, OUTSIDE, PERSISTENT, UNREACHABLE};
 use crate::trace::{AnyPass, Discovery, Mode, Pass, Place, ReachPass, Tracer};
 
 /// The first panic caught during a collection, re-raised when it ends.
@@ -374,9 +380,9 @@ impl Run<'_> {
             let mut cur = (*head).next.get();
             while cur != head {
                 let l = &*cur;
-                debug_assert!(l.word.get() & COLLECTING != 0, "an unpinned candidate");
+                debug_assert!(l.word() & COLLECTING != 0, "an unpinned candidate");
                 candidates += 1;
-                let vtable = &*l.vtable;
+                let vtable = l.vtable();
                 flags |= vtable.flags;
                 if vtable.flags & INEXACT != 0 {
                     tracer.owner = cur;
@@ -450,11 +456,13 @@ impl Run<'_> {
                 if list::is_empty(head) {
                     continue;
                 }
+                // `gc_refs` may be where the `prev`s were.
+                list::relink(head);
                 let mut cur = (*head).next.get();
                 while cur != head {
                     let next = (*cur).next.get();
-                    let word = (*cur).word.get();
-                    (*cur).word.set((word & FINALIZED) | self.target);
+                    let word = (*cur).word();
+                    (*cur).set_flags((word & FINALIZED) | self.target);
                     // `DROPPED` marks of a collection abandoned after
                     // `move_unreachable` are taken back: no code saw them.
                     let header = &*header_of_links(cur);
@@ -495,10 +503,20 @@ impl Run<'_> {
         let st = self.st;
         let mut tracer = Tracer::new(Mode::Reachable(young));
         let mut kept = 0;
-        // SAFETY: `young` is a consistent ring of pinned live boxes; the
-        // tracer only moves boxes from `unreachable` to the tail of `young`,
-        // so `cur.next` read after tracing `cur` is still valid.
+        // SAFETY: `young` is a ring of pinned live boxes, consistent through
+        // `next` (the first pass left `gc_refs` in the `prev`s), whose
+        // sentinel's `prev` is its tail; `unreachable` is a consistent
+        // ring. The tracer only moves boxes from `unreachable` to the tail
+        // of `young`, so `pred.next` read after tracing is the next box to
+        // scan.
         unsafe {
+            // The last box kept in `young`. As in CPython, the scan puts
+            // back the `prev` of each box it keeps, and takes boxes out of
+            // `young` through their predecessor alone (the next box's
+            // `prev` still holds its `gc_refs`). The sentinel's `prev`
+            // stays the tail for the tracer's appends: it goes stale only
+            // when the scan moves the tail itself, which ends the scan.
+            let mut pred = young;
             let mut cur = (*young).next.get();
             while cur != young {
                 let l = &*cur;
@@ -506,43 +524,44 @@ impl Run<'_> {
                     // The vtable's trace does nothing for an inexact type,
                     // whose places are traced after it; with no places (the
                     // usual case: all exact) that is one untaken branch.
-                    let vtable = &*l.vtable;
+                    let vtable = l.vtable();
                     tracer.trace_at(value_of_links(cur), vtable.reach);
                     let places = &self.found.places;
                     if !places.is_empty() && vtable.flags & INEXACT != 0 {
                         trace_places(&mut tracer, cur, places, ReachPass::INDEX);
                     }
-                    let next = l.next.get();
-                    l.word.set((l.word.get() & FINALIZED) | self.target);
+                    l.set_flags((l.word() & FINALIZED) | self.target);
                     if unpin(cur) {
+                        l.prev.set(pred);
+                        pred = cur;
                         kept += 1;
                     } else {
                         // User code (a trace run by `discover`) dropped every
                         // handle; release it once the collection is done.
-                        st.unlink_dying(cur);
+                        (*pred).next.set(l.next.get());
+                        st.forget_dying(cur);
                         st.queue_release(cur);
                     }
-                    cur = next;
                 } else {
                     if l.refs() < 0 {
                         tracer.overcount = true;
                     }
-                    let next = l.next.get();
-                    list::move_back(unreachable, cur);
-                    // Whole-word stores: a box found reachable later (most of
-                    // a live chain comes back) is read by `reach_edge` with
-                    // word loads, which a byte store (what the compiler
-                    // makes of setting one flag) would stall, store
-                    // forwarding failing.
+                    (*pred).next.set(l.next.get());
+                    list::push_back(unreachable, cur);
                     if mark {
                         // Unmarked by the tracer if it is found reachable.
+                        // A whole-word store: a box found reachable later
+                        // (most of a live chain comes back) is read by
+                        // `reach_edge` with word loads, which a narrower
+                        // store would stall, store forwarding failing.
                         let header = &*header_of_links(cur);
                         store_word(&header.strong, header.strong.get() | DROPPED);
                     }
-                    store_word(&l.word, l.word.get() | UNREACHABLE);
-                    cur = next;
+                    l.set_flags((l.word() & FLAGS) | UNREACHABLE);
                 }
+                cur = (*pred).next.get();
             }
+            (*young).prev.set(pred);
         }
         (!tracer.overcount).then_some(kept)
     }
@@ -567,7 +586,7 @@ impl Run<'_> {
             let mut cur = (*garbage).next.get();
             while cur != garbage {
                 collected += 1;
-                let drop_value = (*(*cur).vtable).drop_value;
+                let drop_value = (*cur).vtable().drop_value;
                 let value = value_of_links(cur);
                 // Each value is dropped exactly once, here; DROPPED keeps
                 // every other path away from it.
@@ -588,14 +607,14 @@ impl Run<'_> {
                 // The scratch state cleared in one store to the word (a byte
                 // store followed by a wider load of the same word stalls
                 // store forwarding).
-                (*cur).word.set(((*cur).word.get() & FINALIZED) | OUTSIDE);
+                (*cur).set_flags(((*cur).word() & FINALIZED) | OUTSIDE);
                 if !gc::unpin_dropped(cur) {
                     // Not freed: the box (and its vtable) is still there.
                     uncollectable += 1;
                     if st.debug.get() {
                         hooks::log_line(format_args!(
                             "cyclegc: uncollectable {}: handles survived the drop of its value",
-                            ((*(*cur).vtable).type_name)()
+                            ((*cur).vtable().type_name)()
                         ));
                     }
                 }
@@ -611,7 +630,8 @@ impl Run<'_> {
 /// # Safety
 /// `head` must be a consistent ring of live tracked boxes whose generation
 /// bits are at most `generation`, with zero scratch state, and every other
-/// box must say a generation above `generation` or be `NEWBORN`.
+/// box must say a generation above `generation` or be `NEWBORN`. Every
+/// candidate's `prev` holds `gc_refs` afterwards (see `list.rs`).
 unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     let mut tracer = Tracer::new(Mode::Count(generation));
     let mut candidates = 0;
@@ -620,25 +640,25 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     // inexact type's `count` does nothing), and they run no user code, so
     // the ring does not change under the walk.
     unsafe {
+        let mut pred = head;
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
             let header = &*header_of_links(cur);
-            let word = l.word.get();
             let strong = header.strong.get();
-            // Minus the edges seen into it so far (zero or below).
-            let seen = (word as isize) >> REFS_SHIFT;
+            // Each edge seen into it so far took one from its `prev`, which
+            // was `pred` (the ring is consistent until here).
+            let seen = pred.addr().wrapping_sub(l.prev.get().addr()) as isize;
             // Below zero if more edges were reported than it has handles
             // (see `move_unreachable`).
-            let refs = (strong / ONE) as isize + seen;
-            l.word.set(
-                (word & FINALIZED) | generation | COLLECTING | ((refs as usize) << REFS_SHIFT),
-            );
+            l.set_refs((strong / ONE) as isize - seen);
+            l.set_flags((l.word() & FINALIZED) | generation | COLLECTING);
             header.strong.set(strong + ONE);
             candidates += 1;
-            let vtable = &*l.vtable;
+            let vtable = l.vtable();
             flags |= vtable.flags;
             tracer.trace_at(value_of_links(cur), vtable.count);
+            pred = cur;
             cur = l.next.get();
         }
     }
@@ -677,9 +697,8 @@ unsafe fn reset_refs(head: *const Links) {
         while cur != head {
             let l = &*cur;
             let strong = (*header_of_links(cur)).strong.get();
-            let refs = (strong / ONE - 1) as usize;
-            l.word
-                .set((l.word.get() & PERSISTENT) | COLLECTING | (refs << REFS_SHIFT));
+            l.set_refs((strong / ONE - 1) as isize);
+            l.set_flags((l.word() & PERSISTENT) | COLLECTING);
             cur = l.next.get();
         }
     }
@@ -698,7 +717,7 @@ unsafe fn subtract_refs(head: *const Links, places: &[Place]) -> bool {
         while cur != head {
             // As in `move_unreachable`: an inexact type's vtable trace does
             // nothing, its places count instead.
-            let vtable = &*(*cur).vtable;
+            let vtable = (*cur).vtable();
             tracer.trace_at(value_of_links(cur), vtable.any);
             if vtable.flags & INEXACT != 0 {
                 trace_places(&mut tracer, cur, places, AnyPass::INDEX);
@@ -778,10 +797,10 @@ unsafe fn finalize(head: *const Links, panic: &mut Panic) -> bool {
         let mut cur = (*head).next.get();
         while cur != head {
             let l = &*cur;
-            if let Some(finalize) = (*l.vtable).finalize
-                && l.word.get() & FINALIZED == 0
+            if let Some(finalize) = l.vtable().finalize
+                && l.word() & FINALIZED == 0
             {
-                l.word.set(l.word.get() | FINALIZED);
+                l.set_flags((l.word() & FLAGS) | FINALIZED);
                 ran = true;
                 let value = value_of_links(cur);
                 // The value is intact and the box pinned.
@@ -859,7 +878,7 @@ mod tests {
         }
         assert_eq!((Gc::strong_count(&a), Gc::strong_count(&b)), (2, 2));
         // SAFETY: `a` is live and tracked.
-        let word = unsafe { (*a.links().unwrap()).word.get() };
+        let word = unsafe { (*a.links().unwrap()).word() } & FLAGS;
         assert_eq!(word & !PERSISTENT, 0, "scratch bits cleared");
         assert_eq!(word & list::GEN_MASK, 2);
         a.edges.borrow_mut().clear();
@@ -897,6 +916,63 @@ mod tests {
         assert_eq!(left, [(1, 0), (1, 16), (3, 0), (3, 8), (3, 16)]);
     }
 
+    /// Vouched exact, so that the first pass counts its edges.
+    struct Vouched {
+        next: RefCell<Option<Gc<Vouched>>>,
+    }
+
+    impl Trace for Vouched {
+        const EXACT: crate::Exact<Self> =
+            crate::Exact::certified().and(<RefCell<Option<Gc<Vouched>>> as Trace>::EXACT);
+        fn trace<'a>(&'a self, tracer: &mut Tracer<'a>) {
+            self.next.trace(tracer);
+        }
+    }
+
+    // SAFETY: reports its one field, once, in place, and runs nothing else.
+    unsafe impl crate::ExactTrace for Vouched {
+        fn trace_exact<P: crate::Pass>(&self, tracer: &mut Tracer<'_>) {
+            tracer.field::<P, _>(&self.next);
+        }
+    }
+
+    /// Hand-written: asks `is_tracked` of the object behind its `Weak`
+    /// while the collector runs its trace.
+    struct Asker {
+        weak: crate::Weak<Vouched>,
+        answers: std::cell::Cell<u32>,
+    }
+
+    impl Trace for Asker {
+        fn trace<'a>(&'a self, _: &mut Tracer<'a>) {
+            if let Some(other) = self.weak.upgrade() {
+                assert!(crate::is_tracked(&other), "a candidate said untracked");
+                self.answers.set(self.answers.get() + 1);
+            }
+        }
+    }
+
+    /// During discovery a candidate's `prev` holds `gc_refs` (zero, for
+    /// an object of a garbage cycle: a null pointer), and `is_tracked`
+    /// still says yes.
+    #[test]
+    fn candidates_stay_tracked_while_prev_holds_their_count() {
+        let st = state();
+        let v = Gc::new(Vouched {
+            next: RefCell::new(None),
+        });
+        *v.next.borrow_mut() = Some(v.clone());
+        let asker = Gc::new(Asker {
+            weak: Gc::downgrade(&v),
+            answers: std::cell::Cell::new(0),
+        });
+        drop(v);
+        assert_eq!(collect(st, 2), 1, "the self-cycle");
+        assert_eq!(asker.answers.get(), 1);
+        assert!(asker.weak.upgrade().is_none());
+        assert!(crate::is_tracked(&asker));
+    }
+
     #[test]
     fn generations_move_up_and_lists_stay_consistent() {
         let st = state();
@@ -909,7 +985,7 @@ mod tests {
         assert_eq!(st.len(1), before[1] + before[0] + 5);
         for k in &keep {
             // SAFETY: `k` is live and tracked.
-            let word = unsafe { (*k.links().unwrap()).word.get() };
+            let word = unsafe { (*k.links().unwrap()).word() };
             assert_eq!(word & list::GEN_MASK, 1);
         }
         drop(keep);

@@ -30,7 +30,7 @@ use std::sync::OnceLock;
 use crate::collect as collection;
 use crate::gc::Gc;
 use crate::hooks::GenerationStats;
-use crate::list::{self, FINALIZED, GEN_MASK, Links, NEWBORN, OUTSIDE};
+use crate::list::{self, COLLECTING, FINALIZED, FLAGS, GEN_MASK, Links, NEWBORN, OUTSIDE};
 
 /// Default thresholds: CPython 3.13's.
 const DEFAULT_THRESHOLDS: [usize; 3] = [2000, 10, 10];
@@ -209,7 +209,7 @@ impl State {
                 let mut cur = (*head).next.get();
                 while cur != head {
                     let l = &*cur;
-                    l.word.set(l.word.get() & !NEWBORN);
+                    l.set_flags(l.word() & FLAGS & !NEWBORN);
                     cur = l.next.get();
                 }
             }
@@ -233,8 +233,7 @@ impl State {
         // SAFETY: forwarded from the caller.
         unsafe {
             let l = &*links;
-            l.word
-                .set((l.word.get() & FINALIZED) | self.newborn_mark.get());
+            l.set_flags((l.word() & FINALIZED) | self.newborn_mark.get());
             list::push_back(&self.gens[0], links);
         }
     }
@@ -248,8 +247,22 @@ impl State {
         // SAFETY: forwarded from the caller.
         unsafe {
             list::remove(links);
+            self.forget_dying(links);
+        }
+    }
+
+    /// [`State::unlink_dying`] for a box its list has already let go of
+    /// (the collector's scan unlinks boxes itself).
+    ///
+    /// # Safety
+    /// `links` must be a live tracked box that no list holds.
+    #[inline]
+    pub(crate) unsafe fn forget_dying(&self, links: *const Links) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            list::mark_unlinked(links);
             let l = &*links;
-            l.word.set(l.word.get() | OUTSIDE);
+            l.set_flags((l.word() & FLAGS) | OUTSIDE);
         }
         // CPython: deallocations count against allocations, down to zero.
         self.counts[0].set(self.counts[0].get().saturating_sub(1));
@@ -287,7 +300,7 @@ impl State {
             let mut cur = (*head).next.get();
             while cur != head {
                 let l = &*cur;
-                l.word.set((l.word.get() & !GEN_MASK) | to);
+                l.set_flags((l.word() & FLAGS & !GEN_MASK) | to);
                 cur = l.next.get();
             }
             list::splice_back(head, &self.gens[to]);
@@ -341,7 +354,7 @@ fn automatic(st: &State) {
 pub(crate) unsafe fn track_new(st: &State, links: *const Links) {
     // SAFETY: forwarded from the caller.
     unsafe {
-        (*links).word.set(st.newborn_mark.get());
+        (*links).set_flags(st.newborn_mark.get());
         list::push_back(&st.gens[0], links);
     }
     st.counts[0].set(st.counts[0].get() + 1);
@@ -566,7 +579,9 @@ pub fn freeze_count() -> usize {
 /// ```
 pub fn is_tracked<T: ?Sized + 'static>(gc: &Gc<T>) -> bool {
     // SAFETY: the handle keeps the box (and its links) alive.
-    gc.links().is_some_and(|l| unsafe { list::is_linked(l) })
+    // (A candidate of a running collection has `gc_refs` in its `prev`.)
+    gc.links()
+        .is_some_and(|l| unsafe { (*l).word() & COLLECTING != 0 || list::is_linked(l) })
 }
 
 /// Whether this object's finalizer has run. CPython: `gc.is_finalized(obj)`.
@@ -577,5 +592,5 @@ pub fn is_tracked<T: ?Sized + 'static>(gc: &Gc<T>) -> bool {
 pub fn is_finalized<T: ?Sized + 'static>(gc: &Gc<T>) -> bool {
     // SAFETY: the handle keeps the box (and its links) alive.
     gc.links()
-        .is_some_and(|l| unsafe { (*l).word.get() & FINALIZED != 0 })
+        .is_some_and(|l| unsafe { (*l).word() & FINALIZED != 0 })
 }

@@ -5,15 +5,18 @@
 //! Every box is one block from [`pymalloc::PyMalloc`]:
 //!
 //! ```text
-//! tracked   (T may hold a Gc): [pad][Links: next prev vtable word][Header: strong weak][T]
-//! untracked (T cannot):                          [pad][layout][Header: strong weak][T]
+//! tracked   (T may hold a Gc): [pad][Links: next prev vtable+flags][Header: strong weak][T]
+//! untracked (T cannot):                        [pad][layout][Header: strong weak][T]
 //! ```
 //!
-//! `Links` is 32 bytes and `Header` 8 (two `u32` counts), so the header
-//! always sits 8 bytes and the links 40 bytes before the value; a handle
-//! stores only the value pointer (fat for unsized `T`) and finds the rest
-//! by subtraction. An untracked box is the size of an `RcBox`: its
-//! `layout` word is written once the value is gone (below).
+//! `Links` is 24 bytes (`list.rs`: the flags live in the low bits of the
+//! vtable pointer, and a collection keeps its scratch count in `prev`, as
+//! CPython does) and `Header` 8 (two `u32` counts), so the header always
+//! sits 8 bytes and the links 32 bytes before the value, which is
+//! CPython's 32-byte header with its type pointer; a handle stores only
+//! the value pointer (fat for unsized `T`) and finds the rest by
+//! subtraction. An untracked box is the size of an `RcBox`: its `layout`
+//! word is written once the value is gone (below).
 //!
 //! `Header::strong` holds the strong count in units of [`ONE`] and two flags
 //! in its low bits: [`TRACKED`] (the box has `Links`) and [`DROPPED`] (the
@@ -65,7 +68,7 @@ use std::ptr::{self, NonNull};
 use pymalloc::PyMalloc;
 
 use crate::collector::{self, State};
-use crate::list::{self, FINALIZED, Links};
+use crate::list::{self, FINALIZED, FLAGS, Links};
 use crate::trace::{self, AnyPass, CountPass, Erased, ErasedTrace, Pass, ReachPass, Trace};
 
 /// The reference counts, just before the value in every box.
@@ -96,9 +99,12 @@ const UNTRACKED_PREFIX: usize = mem::size_of::<usize>() + HEADER_SIZE;
 /// Distance from the start of `Links` to the value.
 pub(crate) const TRACKED_PREFIX: usize = mem::size_of::<Links>() + HEADER_SIZE;
 
-const _: () = assert!(HEADER_SIZE == 8 && UNTRACKED_PREFIX == 16 && TRACKED_PREFIX == 40);
+const _: () = assert!(HEADER_SIZE == 8 && UNTRACKED_PREFIX == 16 && TRACKED_PREFIX == 32);
 
 /// How the collector handles one concrete value type without knowing it.
+/// Aligned so that a box's pointer to it has room for the flags
+/// (`list.rs`).
+#[repr(align(64))]
 pub(crate) struct VTable {
     /// `T::trace`, for `Mode::Discover` ([`trace::discover`]): names the
     /// parts of a value whose type is not exact.
@@ -281,12 +287,14 @@ unsafe fn allocate<T: Trace + 'static>(strong: u32) -> NonNull<T> {
             weak: Cell::new(1),
         });
         if BoxOf::<T>::TRACKED {
+            // A promoted constant: one address for as long as the program
+            // runs.
+            let vtable: &'static VTable = &BoxOf::<T>::VTABLE;
             let links = value.sub(TRACKED_PREFIX).cast::<Links>();
             links.write(Links {
                 next: Cell::new(ptr::null()),
                 prev: Cell::new(ptr::null()),
-                vtable: &BoxOf::<T>::VTABLE,
-                word: Cell::new(list::OUTSIDE),
+                vtable: Cell::new(ptr::from_ref(vtable).map_addr(|a| a | list::OUTSIDE)),
             });
         }
         NonNull::new_unchecked(value.cast::<T>())
@@ -302,7 +310,7 @@ unsafe fn dealloc_tracked(links: *const Links) {
     // SAFETY: the vtable was set at allocation; the base is `value_offset`
     // bytes before the value of the same allocation.
     unsafe {
-        let vt = &*(*links).vtable;
+        let vt = (*links).vtable();
         let base = value_of_links(links).sub(vt.value_offset);
         GlobalAlloc::dealloc(&PyMalloc, base, vt.layout);
     }
@@ -555,7 +563,7 @@ impl<T: ?Sized + 'static> Gc<T> {
     pub fn allocation_size(this: &Gc<T>) -> usize {
         match this.links() {
             // SAFETY: a tracked box's vtable lives as long as the box.
-            Some(links) => unsafe { (*(*links).vtable).layout.size() },
+            Some(links) => unsafe { (*links).vtable().layout.size() },
             None => {
                 // SAFETY: the handle keeps the box alive; the metadata is
                 // intact even if the value was dropped.
@@ -745,7 +753,7 @@ unsafe fn release_tracked_typed<T: ?Sized>(value: NonNull<T>) {
     // value and its vtable describes the concrete type.
     unsafe {
         let l = &*links;
-        if st.releasing.get() || ((*l.vtable).finalize.is_some() && l.word.get() & FINALIZED == 0) {
+        if st.releasing.get() || (l.vtable().finalize.is_some() && l.word() & FINALIZED == 0) {
             return release_tracked(links);
         }
         st.releasing.set(true);
@@ -805,15 +813,15 @@ unsafe fn release_one(st: &State, links: *const Links) {
     unsafe {
         let l = &*links;
         let header = &*header_of_links(links);
-        let vt = &*l.vtable;
+        let vt = l.vtable();
         let value = value_of_links(links);
         let mut panic = None;
         if let Some(finalize) = vt.finalize
-            && l.word.get() & FINALIZED == 0
+            && l.word() & FINALIZED == 0
         {
             // PEP 442 on the reference-counting path: finalize once, with a
             // temporary strong count so that `Weak::upgrade` can resurrect.
-            l.word.set(l.word.get() | FINALIZED);
+            l.set_flags((l.word() & FLAGS) | FINALIZED);
             header.strong.set(header.strong.get() + ONE);
             panic = catch_unwind(AssertUnwindSafe(|| finalize(value))).err();
             let strong = header.strong.get() - ONE;
@@ -1121,7 +1129,7 @@ mod tests {
         let (off, layout) = geometry(8, 8, false);
         assert_eq!((off, layout.size(), layout.align()), (16, 24, 8));
         let (off, layout) = geometry(8, 8, true);
-        assert_eq!((off, layout.size()), (40, 48));
+        assert_eq!((off, layout.size()), (32, 40));
         let (off, layout) = geometry(1, 64, true);
         assert_eq!((off, layout.size(), layout.align()), (64, 128, 64));
         let (off, layout) = geometry(0, 1, false);
@@ -1130,11 +1138,11 @@ mod tests {
 
     #[test]
     fn header_positions() {
-        assert_eq!(mem::size_of::<Links>(), 32);
+        assert_eq!(mem::size_of::<Links>(), 24);
         let v = 0x1000usize as *const u8;
         assert_eq!(header_of(v) as usize, 0x1000 - 8);
         assert_eq!(layout_word_of(v) as usize, 0x1000 - 16);
-        assert_eq!(links_of_header(header_of(v)) as usize, 0x1000 - 40);
+        assert_eq!(links_of_header(header_of(v)) as usize, 0x1000 - 32);
         assert_eq!(
             value_of_links(links_of_header(header_of(v))) as usize,
             0x1000

@@ -25,15 +25,17 @@
 //!
 //! # Design
 //!
-//! **Boxes.** A box is one pymalloc block: a 16-byte header (strong count
-//! with two flag bits, weak count) directly before the value, exactly as in
-//! `Rc`. Types whose [`Trace::MAY_CONTAIN_GC`] is true (computed by the impls
-//! and the derive) get 32 more bytes in front: the intrusive generation-list
-//! links, a vtable pointer (trace, finalize, drop, layout) and a word
-//! holding the generation, flags and the collector's scratch count
-//! `gc_refs`. Other types, such as `Gc<u64>` or `Gc<String>`, are
-//! *untracked* (CPython untracks atomic objects): no links, no list
-//! operations, no collector bookkeeping; they cost what an `Rc` costs.
+//! **Boxes.** A box is one pymalloc block: the counts (32-bit strong
+//! count with two flag bits, 32-bit weak count) directly before the value.
+//! Types whose [`Trace::MAY_CONTAIN_GC`] is true (computed by the impls
+//! and the derive) get 24 bytes in front of those: the intrusive
+//! generation-list links and a vtable pointer (trace, finalize, drop,
+//! layout) whose low bits hold the generation and flags; a collection
+//! keeps its scratch count `gc_refs` in the `prev` link, as CPython does.
+//! That is a 32-byte prefix, like CPython's header with its type pointer.
+//! Other types, such as `Gc<u64>` or `Gc<String>`, are *untracked*
+//! (CPython untracks atomic objects): no links, no list operations, no
+//! collector bookkeeping; they cost what an `Rc` costs (a 16-byte prefix).
 //!
 //! **Reference counting.** Dropping the last handle of a tracked box
 //! unlinks it, runs its finalizer if any, drops the value and frees the
@@ -126,8 +128,8 @@
 //!    (or kept, value gone, while handles a `Drop` moved out remain).
 //!
 //! The source's module docs give the details and invariants: `gc.rs` (box
-//! layout, counting, release queue), `list.rs` (generation lists and the
-//! `word` bits), `collector.rs` (per-thread state, triggers, freeze),
+//! layout, counting, release queue), `list.rs` (generation lists, the
+//! flag bits, where `gc_refs` lives), `collector.rs` (per-thread state, triggers, freeze),
 //! `collect.rs` (one collection), `trace.rs`, `hooks.rs`, `referents.rs`.
 //!
 //! # CPython's `gc` module, side by side

@@ -9,18 +9,27 @@
 //! lets a collection run without allocating per object.
 //!
 //! # Invariants
-//! - A box is in exactly one list iff its `prev` is non-null. A box that is
-//!   not in a list (under construction, queued for release, or dropped by
-//!   the collector and kept alive only by stray handles) has a null `prev`;
-//!   its `next` is then free for the release queue to use.
+//! - A box is in exactly one list iff its `prev` is non-null, or it is a
+//!   candidate of the running collection (`COLLECTING` set, or about to be:
+//!   see the next point). A box that is not in a list (under construction,
+//!   queued for release, or dropped by the collector and kept alive only by
+//!   stray handles) has a null `prev`; its `next` is then free for the
+//!   release queue to use.
+//! - During a collection, as in CPython, the `prev` of a candidate holds its
+//!   trial-deletion count `gc_refs` (see [`Links::refs`]) from the first
+//!   pass until the reachability scan puts a pointer back: the collector's
+//!   lists are only singly linked (through `next`) meanwhile, and only the
+//!   collector edits them (every candidate is pinned). Every list can
+//!   always be walked through `next`, which is how a collection that is
+//!   abandoned midway puts the `prev`s back ([`relink`]).
 //! - Sentinels live in the thread-local collector state, whose storage lasts
 //!   as long as the thread, so pointers to them never dangle. A sentinel whose
 //!   `next` is null has not been initialised yet and is treated as empty.
 //! - Only the owning thread touches a list (every type here is `!Send`).
-//! - The `word` field mixes persistent state (generation, `FINALIZED`) with
-//!   the per-collection scratch state (`NEWBORN`, `COLLECTING`,
-//!   `UNREACHABLE`, and the trial-deletion count `gc_refs`), all zero
-//!   outside a collection.
+//! - The low bits of `Links::vtable` (the vtable is aligned to 64) hold the
+//!   flags: persistent state (generation, `FINALIZED`) and the
+//!   per-collection scratch state (`NEWBORN`, `COLLECTING`, `UNREACHABLE`),
+//!   which is zero outside a collection.
 //! - A box's generation bits are 0, 1 or 2 exactly when it is in that
 //!   generation's list (or, during a collection, in the collector's lists as
 //!   a candidate); every other box says [`OUTSIDE`]. The first pass of a
@@ -32,8 +41,7 @@ use std::ptr;
 
 use crate::gc::VTable;
 
-/// Mask of the generation number in [`Links::word`]: 0, 1, 2, or
-/// [`OUTSIDE`].
+/// Mask of the generation number in the flags: 0, 1, 2, or [`OUTSIDE`].
 pub(crate) const GEN_MASK: usize = 0b11;
 /// The "generation" of frozen boxes (the permanent generation) and of boxes
 /// in no generation list at all (not yet linked, queued for release, or
@@ -52,11 +60,8 @@ pub(crate) const COLLECTING: usize = 1 << 3;
 pub(crate) const UNREACHABLE: usize = 1 << 4;
 /// Set once the box's finalizer has run (PEP 442: at most once per object).
 pub(crate) const FINALIZED: usize = 1 << 5;
-/// `gc_refs` (the trial-deletion count, signed: see [`Links::refs`]) lives
-/// above this shift. Outside a collection it is zero.
-pub(crate) const REFS_SHIFT: u32 = 6;
-/// One unit of `gc_refs`.
-pub(crate) const REFS_ONE: usize = 1 << REFS_SHIFT;
+/// Every flag bit: what the vtable's alignment leaves free.
+pub(crate) const FLAGS: usize = 63;
 /// The bits that survive a collection (everything but the scratch state).
 pub(crate) const PERSISTENT: usize = GEN_MASK | FINALIZED;
 
@@ -66,12 +71,12 @@ pub(crate) const PERSISTENT: usize = GEN_MASK | FINALIZED;
 pub(crate) struct Links {
     /// Next box in the ring (or in the release queue, when not in a list).
     pub(crate) next: Cell<*const Links>,
-    /// Previous box in the ring; null when the box is in no list.
+    /// Previous box in the ring; null when the box is in no list. A
+    /// candidate's `gc_refs` during a collection (see the invariants).
     pub(crate) prev: Cell<*const Links>,
-    /// How to trace, finalize, drop and free the value; null for sentinels.
-    pub(crate) vtable: *const VTable,
-    /// Generation, flags and `gc_refs`; see the constants above.
-    pub(crate) word: Cell<usize>,
+    /// How to trace, finalize, drop and free the value (null for
+    /// sentinels), with the flags in its low bits; see the constants above.
+    pub(crate) vtable: Cell<*const VTable>,
 }
 
 impl Links {
@@ -80,18 +85,48 @@ impl Links {
         Links {
             next: Cell::new(ptr::null()),
             prev: Cell::new(ptr::null()),
-            vtable: ptr::null(),
-            word: Cell::new(0),
+            vtable: Cell::new(ptr::null()),
         }
     }
 
-    /// The `gc_refs` scratch count, signed: the first pass of a collection
-    /// counts the edges into a candidate it has not reached yet as a
-    /// negative number, and a count left below zero once every edge is
-    /// counted means some trace reported an edge that does not exist.
-    #[inline]
+    /// The vtable and the flags, as one word: the flags are `word() &
+    /// FLAGS`.
+    #[inline(always)]
+    pub(crate) fn word(&self) -> usize {
+        self.vtable.get().addr()
+    }
+
+    /// Replaces the flags with `flags`, keeping the vtable.
+    #[inline(always)]
+    pub(crate) fn set_flags(&self, flags: usize) {
+        debug_assert!(flags & !FLAGS == 0);
+        self.vtable
+            .set(self.vtable.get().map_addr(|a| (a & !FLAGS) | flags));
+    }
+
+    /// The vtable of a box (not a sentinel).
+    #[inline(always)]
+    pub(crate) fn vtable(&self) -> &'static VTable {
+        // SAFETY: a box's vtable field holds the address of its type's
+        // `VTable`, a promoted constant (so `'static`), plus flag bits,
+        // which the alignment of `VTable` keeps out of the address.
+        unsafe { &*self.vtable.get().map_addr(|a| a & !FLAGS) }
+    }
+
+    /// `gc_refs`, the trial-deletion count, which a candidate keeps in its
+    /// `prev` from the moment the first pass of a collection reaches it
+    /// until the reachability scan is done with it. Signed: below zero
+    /// once every edge is counted means some trace reported an edge that
+    /// does not exist.
+    #[inline(always)]
     pub(crate) fn refs(&self) -> isize {
-        (self.word.get() as isize) >> REFS_SHIFT
+        self.prev.get().addr() as isize
+    }
+
+    /// Sets `gc_refs` (see [`Links::refs`]).
+    #[inline(always)]
+    pub(crate) fn set_refs(&self, refs: isize) {
+        self.prev.set(ptr::without_provenance(refs as usize));
     }
 }
 
@@ -247,6 +282,25 @@ pub(crate) unsafe fn splice_back(from: *const Links, to: *const Links) {
     }
 }
 
+/// Puts back the `prev` pointers of the (initialised) ring `head` from its
+/// `next` pointers, after a collection used them for `gc_refs`.
+///
+/// # Safety
+/// `head` must be a live sentinel whose ring is consistent through `next`.
+pub(crate) unsafe fn relink(head: *const Links) {
+    // SAFETY: forwarded from the caller; the ring keeps every node live.
+    unsafe {
+        let mut pred = head;
+        let mut cur = (*head).next.get();
+        while cur != head {
+            (*cur).prev.set(pred);
+            pred = cur;
+            cur = (*cur).next.get();
+        }
+        (*head).prev.set(pred);
+    }
+}
+
 /// Counts the boxes of a list (initialised or not) by walking it.
 ///
 /// # Safety
@@ -325,15 +379,46 @@ mod tests {
     }
 
     #[test]
-    fn word_fields() {
+    fn flags_live_beside_the_vtable() {
+        #[repr(align(64))]
+        struct Aligned;
+        let vtable = Aligned;
         let l = Links::sentinel();
-        l.word.set(2 | FINALIZED | (7 << REFS_SHIFT));
-        assert_eq!(l.word.get() & GEN_MASK, 2);
-        assert_eq!(l.refs(), 7);
-        assert_eq!(l.word.get() & PERSISTENT, 2 | FINALIZED);
-        // Below zero, the flags stay as they were.
-        l.word.set(l.word.get().wrapping_sub(8 * REFS_ONE));
-        assert_eq!(l.refs(), -1);
-        assert_eq!(l.word.get() & PERSISTENT, 2 | FINALIZED);
+        l.vtable.set((&raw const vtable).cast());
+        l.set_flags(2 | FINALIZED);
+        assert_eq!(l.word() & GEN_MASK, 2);
+        assert_eq!(l.word() & PERSISTENT, 2 | FINALIZED);
+        assert_eq!(l.word() & !FLAGS, (&raw const vtable).addr());
+        l.set_flags((l.word() & FINALIZED) | COLLECTING);
+        assert_eq!(l.word() & FLAGS, FINALIZED | COLLECTING);
+        assert_eq!(l.vtable.get().addr() & !FLAGS, (&raw const vtable).addr());
+        l.set_refs(-3);
+        assert_eq!(l.refs(), -3);
+    }
+
+    #[test]
+    fn relink_restores_prev_from_next() {
+        let head = Box::new(Links::sentinel());
+        let ns = nodes(4);
+        let h: *const Links = &*head;
+        // SAFETY: every sentinel and node is live and does not move.
+        unsafe {
+            init(h);
+            for n in &ns {
+                push_back(h, n);
+            }
+            for n in &ns {
+                n.set_refs(7);
+            }
+            (*h).prev.set(ptr::null());
+            relink(h);
+            assert_eq!((*h).prev.get(), &ns[3] as *const Links);
+            assert_eq!(ns[0].prev.get(), h);
+            for w in ns.windows(2) {
+                assert_eq!(w[1].prev.get(), &w[0] as *const Links);
+            }
+            remove(&ns[2]);
+            assert_eq!(len(h), 3);
+        }
     }
 }

@@ -117,7 +117,7 @@ pub fn referents<T: ?Sized + 'static>(gc: &Gc<T>) -> Vec<AnyGc> {
     // and its value is intact; the handle keeps it alive (and never
     // dropped: it is referenced from outside) while the places are used,
     // and nothing can borrow a `Gc`'s value mutably.
-    unsafe { tracer.trace_at(value_of_links(links), (*(*links).vtable).discover) };
+    unsafe { tracer.trace_at(value_of_links(links), (*links).vtable().discover) };
     // An exact value names itself, or nothing if it holds no `Gc`.
     let any = |tracer: &mut Tracer<'_>| {
         for place in &found.places {

@@ -54,7 +54,7 @@ use std::mem::MaybeUninit;
 
 use crate::exact::{Exact, ExactTrace};
 use crate::gc::{DROPPED, Gc, Header, TRACKED, Weak, links_of_header, tracked_links};
-use crate::list::{self, COLLECTING, GEN_MASK, Links, NEWBORN, REFS_ONE, REFS_SHIFT, UNREACHABLE};
+use crate::list::{self, COLLECTING, FLAGS, GEN_MASK, Links, NEWBORN, UNREACHABLE};
 use crate::referents::RawEdge;
 
 /// Describes the `Gc` pointers a value owns, so the collector can find
@@ -696,11 +696,13 @@ impl<'a> Tracer<'a> {
     }
 
     /// [`Mode::Count`]: one reference fewer from outside for a candidate,
-    /// reached or not. One not reached yet has a count of zero or below
-    /// (minus the edges seen so far), to which the first pass adds its
-    /// strong count on reaching it. A count below zero is only looked for
-    /// once every edge is counted, by the reachability pass: one test per
-    /// object there instead of two per edge here.
+    /// reached or not: its `prev` goes down by one. A candidate reached
+    /// already keeps `gc_refs` there; one not reached yet still has its
+    /// `prev` pointer, and the first pass, on reaching it, counts the
+    /// edges seen as the distance below the pointer it knows was there
+    /// (the box before it in the list). A count below zero is only looked
+    /// for once every edge is counted, by the reachability pass: one test
+    /// per object there instead of two per edge here.
     #[inline(always)]
     fn count_target(header: *const Header, generation: usize) {
         // SAFETY: `header` is that of the reported handle's box, which the
@@ -710,13 +712,10 @@ impl<'a> Tracer<'a> {
         };
         // SAFETY: as above.
         let l = unsafe { &*links };
-        let word = l.word.get();
         // Not a candidate (older, frozen, born during this collection, or
         // in no list): an outside reference.
-        if word & (GEN_MASK | NEWBORN) <= generation {
-            // Subtracting a multiple of `REFS_ONE` leaves the flags alone,
-            // below zero too.
-            l.word.set(word.wrapping_sub(REFS_ONE));
+        if l.word() & (GEN_MASK | NEWBORN) <= generation {
+            l.prev.set(l.prev.get().wrapping_byte_sub(1));
         }
     }
 
@@ -729,13 +728,12 @@ impl<'a> Tracer<'a> {
         };
         // SAFETY: the reported handle keeps the box alive.
         let l = unsafe { &*links };
-        let word = l.word.get();
-        if word & COLLECTING == 0 {
+        if l.word() & COLLECTING == 0 {
             // Not a candidate (or no longer one): an outside reference.
-        } else if word >> REFS_SHIFT == 0 {
+        } else if l.refs() <= 0 {
             self.overcount = true;
         } else {
-            l.word.set(word - REFS_ONE);
+            l.set_refs(l.refs() - 1);
         }
     }
 
@@ -751,12 +749,14 @@ impl<'a> Tracer<'a> {
         let links = links_of_header(header);
         // SAFETY: a tracked box has links before its header.
         let l = unsafe { &*links };
-        let word = l.word.get();
+        let word = l.word();
         if word & COLLECTING == 0 {
             // Not a candidate (or no longer one).
         } else if word & UNREACHABLE != 0 {
             // Moved to the unreachable list earlier, but reachable after all:
-            // back to the list being scanned.
+            // back to the tail of the list being scanned. The unreachable
+            // list is doubly linked, and the scanned list's sentinel knows
+            // its tail (see `move_unreachable`).
             // SAFETY: both are live; the box is in a collector list.
             unsafe { list::move_back(reachable, links) };
             // Taken for garbage, it may have been marked dropped (`collect.rs`,
@@ -765,16 +765,16 @@ impl<'a> Tracer<'a> {
                 // SAFETY: as above.
                 unsafe { (*header).strong.set(strong & !DROPPED) };
             }
-            l.word
-                .set((word & !UNREACHABLE & (REFS_ONE - 1)) | REFS_ONE);
-        } else if (word as isize) < REFS_ONE as isize {
+            l.set_flags(word & FLAGS & !UNREACHABLE);
+            l.set_refs(1);
+        } else if l.refs() <= 0 {
             // Not scanned yet: make sure it will be seen as reachable. (A
             // count below zero was overcounted, which the scan would have
             // seen.)
-            if (word as isize) < 0 {
+            if l.refs() < 0 {
                 self.overcount = true;
             }
-            l.word.set((word & (REFS_ONE - 1)) | REFS_ONE);
+            l.set_refs(1);
         }
     }
 }
@@ -1278,13 +1278,13 @@ mod tests {
     #[test]
     fn exact_traces_count_nothing_during_discovery() {
         let target: Tracked = Gc::new(RefCell::new(None));
-        let word = word_of(&target);
-        let before = word.get();
+        let links = links_of(&target);
+        let before = (links.prev.get(), links.word());
         let mut found = Discovery::default();
         let mut tracer = Tracer::new(Mode::Discover(&mut found));
         target.trace_exact::<CountPass>(&mut tracer);
         target.trace_exact::<AnyPass>(&mut tracer);
-        assert_eq!(word.get(), before);
+        assert_eq!((links.prev.get(), links.word()), before);
         assert!(found.places.is_empty());
     }
 
@@ -1336,29 +1336,29 @@ mod tests {
 
     type Tracked = Gc<RefCell<Option<Gc<u8>>>>;
 
-    /// The scratch word of `gc`, which the counting pass adds to for each
-    /// edge counted into it.
-    fn word_of(gc: &Tracked) -> &Cell<usize> {
+    /// The links of `gc`, whose `prev` the counting pass takes one from
+    /// for each edge counted into it.
+    fn links_of(gc: &Tracked) -> &Links {
         // SAFETY: the box is tracked (its type may contain a `Gc`), so it
         // has links, which live as long as the handle.
-        unsafe { &(*links_of_header(gc.header_ptr())).word }
+        unsafe { &*links_of_header(gc.header_ptr()) }
     }
 
     /// The compiled passes do not look into a mutably borrowed `RefCell`.
     #[test]
     fn the_compiled_passes_do_not_look_into_a_mutably_borrowed_refcell() {
         let target: Tracked = Gc::new(RefCell::new(None));
-        let word = word_of(&target);
-        let before = word.get();
+        let links = links_of(&target);
+        let before = links.prev.get();
         let cell = RefCell::new(vec![target.clone()]);
         let mut tracer = Tracer::new(Mode::Count(0));
         let guard = cell.borrow_mut();
         cell.trace_exact::<CountPass>(&mut tracer);
-        assert_eq!(word.get(), before, "looked into a borrowed cell");
+        assert_eq!(links.prev.get(), before, "looked into a borrowed cell");
         drop(guard);
         cell.trace_exact::<CountPass>(&mut tracer);
-        // A candidate not reached yet: minus one edge seen.
-        assert_eq!(word.get(), before.wrapping_sub(REFS_ONE));
-        word.set(before);
+        // A candidate not reached yet: one edge seen, one below its `prev`.
+        assert_eq!(links.prev.get().addr(), before.addr() - 1);
+        links.prev.set(before);
     }
 }
