@@ -12,9 +12,7 @@
 //!    `prev`; on reaching a candidate, the pass knows the pointer that was
 //!    there (the box it came from), so the distance below it is the edges
 //!    seen so far: it stores the strong count minus those as `gc_refs`,
-//!    sets `COLLECTING`, pins it (one extra strong count, so that no user
-//!    code run later in the collection can free it), then traces it.
-//!    Candidates are recognised by
+//!    sets `COLLECTING`, then traces it. Candidates are recognised by
 //!    their generation bits (see `list.rs`). What is left in `gc_refs`
 //!    counts references from outside (the stack, older generations,
 //!    untracked containers); below zero, it proves that a trace reported
@@ -23,8 +21,8 @@
 //!    reachable, and so is everything it references (they are moved back
 //!    from the tentatively unreachable list to the tail of `young`, which is
 //!    how the scan serves as its own work list: no recursion, no allocation).
-//!    Reachable objects get their `prev` back, are unpinned and move up a
-//!    generation.
+//!    Reachable objects get their `prev` back and move up a generation;
+//!    the others are pinned as they are moved out (see the invariants).
 //! 5. Run the finalizers of the unreachable objects (once each), then, if
 //!    any ran, repeat steps 2-4 on the unreachable set alone: objects a
 //!    finalizer made reachable again (resurrected) survive.
@@ -43,13 +41,20 @@
 //! second count sees).
 //!
 //! # Invariants
-//! - A box is pinned by the collector iff its `COLLECTING` flag is set.
-//!   The first pass pins every candidate and runs no user code; only then
-//!   does `discover` run hand-written traces, which can release boxes that
-//!   are not candidates (new ones, older generations) but no candidate.
+//! - A box is pinned by the collector (one extra strong count, so that no
+//!   user code can free it) iff its `PINNED` flag is set, and a candidate
+//!   is pinned whenever user code can run: from the first pass to the end
+//!   of the scan none runs but hand-written traces, and if a candidate has
+//!   one, every candidate is pinned (`pin_all`) before `discover` runs
+//!   them; they can release boxes that are not candidates (new ones, older
+//!   generations) but no candidate. Otherwise the scan pins each box it
+//!   takes for unreachable, before finalizers and drops run, and the
+//!   reachable ones leave the collection without a pin: two stores per
+//!   object fewer on the usual path.
 //! - Every candidate is in exactly one of the collector's lists (`young`,
-//!   `unreachable`, `garbage`) until it is unpinned; user code never links
-//!   or unlinks a pinned box, so these lists only change here. That is what
+//!   `unreachable`, `garbage`) until it leaves the collection; user code
+//!   never links or unlinks a candidate (pinned whenever user code runs),
+//!   so these lists only change here. That is what
 //!   lets `gc_refs` take the place of `prev` from the first pass to the
 //!   scan: meanwhile the lists are walked and edited through `next` only,
 //!   and [`Run::restore`] rebuilds the `prev`s of a collection that stops
@@ -88,7 +93,9 @@ use crate::gc::{
     self, DROPPED, FINALIZER, INEXACT, ONE, drain_release_queue, header_of_links, value_of_links,
 };
 use crate::hooks::{self, CollectionInfo, Phase};
-use crate::list::{self, COLLECTING, FINALIZED, FLAGS, Links, OUTSIDE, PERSISTENT, UNREACHABLE};
+use crate::list::{
+    self, COLLECTING, FINALIZED, FLAGS, Links, OUTSIDE, PERSISTENT, PINNED, UNREACHABLE,
+};
 use crate::trace::{AnyPass, Discovery, Mode, Pass, Place, ReachPass, Tracer};
 
 /// The first panic caught during a collection, re-raised when it ends.
@@ -274,6 +281,8 @@ impl Run<'_> {
             }
             let mut counted = count_refs(young, self.generation);
             if counted.inexact {
+                // Before any user code runs.
+                pin_all(young);
                 // User code (the inexact traces) runs before anything is
                 // counted: what the first pass counted is counted again.
                 // (Stopping the first pass at the first inexact candidate
@@ -362,9 +371,9 @@ impl Run<'_> {
     /// counts as a trace error if `first`: the resurrection check runs
     /// the same traces again). Returns what the first pass would have.
     ///
-    /// Every candidate is pinned already (by the first pass), as it must be
-    /// before user code runs: a trace may drop the last handle of any
-    /// object but a pinned one.
+    /// Every candidate is pinned already (by `pin_all`, or as unreachable),
+    /// as it must be before user code runs: a trace may drop the last
+    /// handle of any object but a pinned one.
     ///
     /// # Safety
     /// As for `count_refs`, except that every candidate is pinned, with
@@ -380,7 +389,7 @@ impl Run<'_> {
             let mut cur = (*head).next.get();
             while cur != head {
                 let l = &*cur;
-                debug_assert!(l.word() & COLLECTING != 0, "an unpinned candidate");
+                debug_assert!(l.word() & PINNED != 0, "an unpinned candidate");
                 candidates += 1;
                 let vtable = l.vtable();
                 flags |= vtable.flags;
@@ -467,7 +476,7 @@ impl Run<'_> {
                     // `move_unreachable` are taken back: no code saw them.
                     let header = &*header_of_links(cur);
                     header.strong.set(header.strong.get() & !DROPPED);
-                    if word & COLLECTING != 0 && !unpin(cur) {
+                    if word & PINNED != 0 && !unpin(cur) {
                         st.unlink_dying(cur);
                         st.queue_release(cur);
                     } else {
@@ -482,9 +491,9 @@ impl Run<'_> {
     }
 
     /// CPython's `move_unreachable`: splits `young` into the reachable
-    /// (kept in `young`, unpinned, relabelled to the target generation) and
-    /// the unreachable (moved to `unreachable`, still pinned, and with
-    /// `mark`, marked `DROPPED`). Returns the number of reachable objects
+    /// (kept in `young`, unpinned if pinned, relabelled to the target
+    /// generation) and the unreachable (moved to `unreachable`, pinned, and
+    /// with `mark`, marked `DROPPED`). Returns the number of reachable objects
     /// kept, or `None` if some count was below zero: a trace reported an
     /// edge that does not exist, and the collection must be abandoned
     /// (the lists are consistent for [`Run::restore`]).
@@ -503,7 +512,7 @@ impl Run<'_> {
         let st = self.st;
         let mut tracer = Tracer::new(Mode::Reachable(young));
         let mut kept = 0;
-        // SAFETY: `young` is a ring of pinned live boxes, consistent through
+        // SAFETY: `young` is a ring of live boxes, consistent through
         // `next` (the first pass left `gc_refs` in the `prev`s), whose
         // sentinel's `prev` is its tail; `unreachable` is a consistent
         // ring. The tracer only moves boxes from `unreachable` to the tail
@@ -530,8 +539,9 @@ impl Run<'_> {
                     if !places.is_empty() && vtable.flags & INEXACT != 0 {
                         trace_places(&mut tracer, cur, places, ReachPass::INDEX);
                     }
-                    l.set_flags((l.word() & FINALIZED) | self.target);
-                    if unpin(cur) {
+                    let word = l.word();
+                    l.set_flags((word & FINALIZED) | self.target);
+                    if word & PINNED == 0 || unpin(cur) {
                         l.prev.set(pred);
                         pred = cur;
                         kept += 1;
@@ -548,16 +558,19 @@ impl Run<'_> {
                     }
                     (*pred).next.set(l.next.get());
                     list::push_back(unreachable, cur);
-                    if mark {
-                        // Unmarked by the tracer if it is found reachable.
-                        // A whole-word store: a box found reachable later
-                        // (most of a live chain comes back) is read by
-                        // `reach_edge` with word loads, which a narrower
-                        // store would stall, store forwarding failing.
-                        let header = &*header_of_links(cur);
-                        store_word(&header.strong, header.strong.get() | DROPPED);
-                    }
-                    l.set_flags((l.word() & FLAGS) | UNREACHABLE);
+                    // Pinned from here on (finalizers and drops run next),
+                    // and with `mark`, marked dropped (unmarked by the
+                    // tracer if it is found reachable). One whole store: a
+                    // box found reachable later (most of a live chain comes
+                    // back) is read by `reach_edge` with loads of the whole
+                    // word, which a narrower store would stall, store
+                    // forwarding failing.
+                    let word = l.word();
+                    let header = &*header_of_links(cur);
+                    let pin = if word & PINNED == 0 { ONE } else { 0 };
+                    let dropped = if mark { DROPPED } else { 0 };
+                    store_word(&header.strong, (header.strong.get() + pin) | dropped);
+                    l.set_flags((word & FLAGS) | UNREACHABLE | PINNED);
                 }
                 cur = (*pred).next.get();
             }
@@ -653,7 +666,6 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
             // (see `move_unreachable`).
             l.set_refs((strong / ONE) as isize - seen);
             l.set_flags((l.word() & FINALIZED) | generation | COLLECTING);
-            header.strong.set(strong + ONE);
             candidates += 1;
             let vtable = l.vtable();
             flags |= vtable.flags;
@@ -668,6 +680,25 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
         consistent: true,
         inexact: flags & INEXACT != 0,
         finalizers: flags & FINALIZER != 0,
+    }
+}
+
+/// Pins every box of the ring (see the module documentation).
+///
+/// # Safety
+/// `head` must be a consistent ring (through `next`) of live unpinned
+/// candidates.
+unsafe fn pin_all(head: *const Links) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut cur = (*head).next.get();
+        while cur != head {
+            let l = &*cur;
+            let header = &*header_of_links(cur);
+            header.strong.set(header.strong.get() + ONE);
+            l.set_flags((l.word() & FLAGS) | PINNED);
+            cur = l.next.get();
+        }
     }
 }
 
@@ -698,7 +729,7 @@ unsafe fn reset_refs(head: *const Links) {
             let l = &*cur;
             let strong = (*header_of_links(cur)).strong.get();
             l.set_refs((strong / ONE - 1) as isize);
-            l.set_flags((l.word() & PERSISTENT) | COLLECTING);
+            l.set_flags((l.word() & (PERSISTENT | PINNED)) | COLLECTING);
             cur = l.next.get();
         }
     }

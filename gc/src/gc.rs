@@ -104,7 +104,7 @@ const _: () = assert!(HEADER_SIZE == 8 && UNTRACKED_PREFIX == 16 && TRACKED_PREF
 /// How the collector handles one concrete value type without knowing it.
 /// Aligned so that a box's pointer to it has room for the flags
 /// (`list.rs`).
-#[repr(align(64))]
+#[repr(align(128))]
 pub(crate) struct VTable {
     /// `T::trace`, for `Mode::Discover` ([`trace::discover`]): names the
     /// parts of a value whose type is not exact.

@@ -64,10 +64,12 @@
 //! [`Trace::finalize`] run once (PEP 442) while everything is intact; if any
 //! finalizer ran, reachability is checked again and resurrected objects
 //! survive. The rest are marked dropped, their values dropped, and their
-//! boxes freed. The collector pins every candidate (one extra strong count)
-//! until it is found reachable or its value is dropped, so no user code it
-//! runs can free memory under it; it only ever drops *values* of boxes, never frees a box that a handle
-//! can reach. A handle to a dropped value reports `None` from
+//! boxes freed. The collector pins (one extra strong count) every candidate
+//! that user code could otherwise free while the collector still looks at
+//! it: all of them when a hand-written trace is to run, otherwise those
+//! found unreachable, until their values are dropped. So no user code it
+//! runs can free memory under it; it only ever drops *values* of boxes,
+//! never frees a box that a handle can reach. A handle to a dropped value reports `None` from
 //! [`Gc::try_deref`], panics on deref, and its `Weak`s never upgrade again.
 //! Panics in `Drop`, finalizers and callbacks are caught and re-raised after
 //! the collection completes; a panicking `Trace` abandons the collection
@@ -112,16 +114,16 @@
 //! ## Collection steps
 //! 1. Generations `0..=g` are spliced (O(1)) onto the collector's list,
 //!    oldest first.
-//! 2. One pass: pin each candidate (an extra strong count, so no user code
-//!    the collector runs can free it), set `gc_refs` from its strong count,
+//! 2. One pass: set each candidate's `gc_refs` from its strong count,
 //!    trace it and count its edges into other candidates. If it met a
 //!    candidate with a hand-written `Trace` (which it does not trace), its
-//!    counts are thrown away: every such trace runs to find their parts,
-//!    and the counting takes two passes instead, strong counts first, then
-//!    the edges.
+//!    counts are thrown away: every candidate is pinned (an extra strong
+//!    count, so no user code the collector runs can free it), every such
+//!    trace runs to find their parts, and the counting takes two passes
+//!    instead, strong counts first, then the edges.
 //! 3. One pass: objects with `gc_refs > 0`, and everything they reach, are
-//!    reachable; they are unpinned and move up a generation. The rest is
-//!    tentatively garbage.
+//!    reachable; they move up a generation. The rest is tentatively
+//!    garbage, pinned.
 //! 4. Finalizers run once each; if any ran, passes 2 and 3 are repeated on
 //!    the garbage alone, and whatever was resurrected survives.
 //! 5. The garbage is marked dropped, its values dropped, its boxes freed

@@ -26,10 +26,10 @@
 //!   as long as the thread, so pointers to them never dangle. A sentinel whose
 //!   `next` is null has not been initialised yet and is treated as empty.
 //! - Only the owning thread touches a list (every type here is `!Send`).
-//! - The low bits of `Links::vtable` (the vtable is aligned to 64) hold the
-//!   flags: persistent state (generation, `FINALIZED`) and the
-//!   per-collection scratch state (`NEWBORN`, `COLLECTING`, `UNREACHABLE`),
-//!   which is zero outside a collection.
+//! - The low bits of `Links::vtable` (the vtable is aligned to 128) hold
+//!   the flags: persistent state (generation, `FINALIZED`) and the
+//!   per-collection scratch state (`NEWBORN`, `COLLECTING`, `UNREACHABLE`,
+//!   `PINNED`), which is zero outside a collection.
 //! - A box's generation bits are 0, 1 or 2 exactly when it is in that
 //!   generation's list (or, during a collection, in the collector's lists as
 //!   a candidate); every other box says [`OUTSIDE`]. The first pass of a
@@ -52,16 +52,17 @@ pub(crate) const OUTSIDE: usize = 3;
 /// collection even though their generation is 0. Cleared when it ends.
 pub(crate) const NEWBORN: usize = 1 << 2;
 /// Set while the box is a candidate of the running collection and has been
-/// reached by its first pass. A box with this flag also holds one extra
-/// strong count (the collector's pin), so it cannot be freed while the
-/// collector looks at it.
+/// reached by its first pass.
 pub(crate) const COLLECTING: usize = 1 << 3;
 /// Set while the box sits in the tentatively-unreachable list.
 pub(crate) const UNREACHABLE: usize = 1 << 4;
 /// Set once the box's finalizer has run (PEP 442: at most once per object).
 pub(crate) const FINALIZED: usize = 1 << 5;
+/// Set while the collector holds one extra strong count of the box (its
+/// pin), so that no user code it runs can free it (`collect.rs`).
+pub(crate) const PINNED: usize = 1 << 6;
 /// Every flag bit: what the vtable's alignment leaves free.
-pub(crate) const FLAGS: usize = 63;
+pub(crate) const FLAGS: usize = 127;
 /// The bits that survive a collection (everything but the scratch state).
 pub(crate) const PERSISTENT: usize = GEN_MASK | FINALIZED;
 
@@ -380,7 +381,7 @@ mod tests {
 
     #[test]
     fn flags_live_beside_the_vtable() {
-        #[repr(align(64))]
+        #[repr(align(128))]
         struct Aligned;
         let vtable = Aligned;
         let l = Links::sentinel();
