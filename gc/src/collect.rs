@@ -37,8 +37,10 @@
 //! such candidate, which names its *places* (see `trace.rs`); `reset_refs`
 //! and `subtract_refs` then do steps 2 and 3 unfused, tracing those places
 //! through their exact traces. So no user code runs between the first
-//! edge counted and the drops, except finalizers (whose effects step 5's
-//! second count sees).
+//! edge of the counts that are used and the drops, except finalizers
+//! (whose effects step 5's second count sees); the hand-written traces
+//! run while the first pass's thrown-away counts sit in the `prev` links,
+//! with every candidate pinned.
 //!
 //! # Invariants
 //! - A box is pinned by the collector (one extra strong count, so that no
@@ -81,7 +83,7 @@
 //!   to run (the tracer clears it from a box found reachable after all), or
 //!   by `mark_dropped` on the garbage. A collection abandoned after marks
 //!   were made clears them in `Run::restore` (tested in
-//!   `tests/finalize.rs`).
+//!   `tests/finalize.rs` and `tests/overcount.rs`).
 
 use std::any::Any;
 use std::cell::Cell;
@@ -546,8 +548,10 @@ impl Run<'_> {
                         pred = cur;
                         kept += 1;
                     } else {
-                        // User code (a trace run by `discover`) dropped every
-                        // handle; release it once the collection is done.
+                        // Only the pin was left: a trace reported a handle that
+                        // does not exist (`gc_refs > 0` otherwise proves one),
+                        // which only a lying `unsafe impl ExactTrace` can do.
+                        // Release the box once the collection is done.
                         (*pred).next.set(l.next.get());
                         st.forget_dying(cur);
                         st.queue_release(cur);
@@ -642,9 +646,12 @@ impl Run<'_> {
 ///
 /// # Safety
 /// `head` must be a consistent ring of live tracked boxes whose generation
-/// bits are at most `generation`, with zero scratch state, and every other
-/// box must say a generation above `generation` or be `NEWBORN`. Every
-/// candidate's `prev` holds `gc_refs` afterwards (see `list.rs`).
+/// bits are at most `generation`, with zero scratch state but `NEWBORN`,
+/// and every other box must say a generation above `generation` or be
+/// `NEWBORN`. (A start callback's new boxes are in generation 0, marked
+/// `NEWBORN`, when it is spliced in: edges into them are counted only
+/// once they are reached, which can only keep them.) Every candidate's
+/// `prev` holds `gc_refs` afterwards (see `list.rs`).
 unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     let mut tracer = Tracer::new(Mode::Count(generation));
     let mut candidates = 0;
@@ -706,7 +713,9 @@ unsafe fn pin_all(head: *const Links) {
 struct Counted {
     /// The number of candidates.
     candidates: usize,
-    /// Whether every count stayed at or above zero.
+    /// Whether every count stayed at or above zero: always true from
+    /// `count_refs` (`move_unreachable` looks), checked by `subtract_refs`
+    /// on the unfused path.
     consistent: bool,
     /// Whether some candidate's `Trace` is not exact: the first pass did
     /// not trace it (its vtable's `count` does nothing), so its counts are

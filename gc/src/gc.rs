@@ -553,11 +553,12 @@ impl<T: ?Sized + 'static> Gc<T> {
 
     /// The size in bytes of the block this box occupies, headers included
     /// (before rounding to the allocator's size class); like CPython's
-    /// `sys.getsizeof`. An untracked box is laid out like `Rc`'s:
+    /// `sys.getsizeof`. An untracked box is the size of an `Rc`'s:
     ///
     /// ```
     /// use cyclegc::Gc;
-    /// // strong + weak counts, then the value: exactly an `RcBox<u64>`.
+    /// // 16 bytes (a spare word, the two counts), then the value: the
+    /// // size of an `RcBox<u64>`.
     /// assert_eq!(Gc::allocation_size(&Gc::new(7u64)), 24);
     /// ```
     pub fn allocation_size(this: &Gc<T>) -> usize {

@@ -17,11 +17,15 @@
 //!   release queue to use.
 //! - During a collection, as in CPython, the `prev` of a candidate holds its
 //!   trial-deletion count `gc_refs` (see [`Links::refs`]) from the first
-//!   pass until the reachability scan puts a pointer back: the collector's
-//!   lists are only singly linked (through `next`) meanwhile, and only the
-//!   collector edits them (every candidate is pinned). Every list can
-//!   always be walked through `next`, which is how a collection that is
-//!   abandoned midway puts the `prev`s back ([`relink`]).
+//!   pass until the reachability scan puts a pointer back: the list being
+//!   counted or scanned is only singly linked (through `next`) meanwhile
+//!   (the `unreachable` and `garbage` lists stay doubly linked), and only
+//!   the collector edits it (user code runs only with every candidate
+//!   pinned). Every list can always be walked through `next`, which is
+//!   how a collection that is abandoned midway puts the `prev`s back
+//!   ([`relink`]). So [`is_linked`], [`remove`], [`remove_for_free`] and
+//!   [`move_back`] are not for such a candidate: its `prev` is a count
+//!   (null when zero).
 //! - Sentinels live in the thread-local collector state, whose storage lasts
 //!   as long as the thread, so pointers to them never dangle. A sentinel whose
 //!   `next` is null has not been initialised yet and is treated as empty.
@@ -116,9 +120,11 @@ impl Links {
 
     /// `gc_refs`, the trial-deletion count, which a candidate keeps in its
     /// `prev` from the moment the first pass of a collection reaches it
-    /// until the reachability scan is done with it. Signed: below zero
-    /// once every edge is counted means some trace reported an edge that
-    /// does not exist.
+    /// (or `reset_refs` sets it, for a recount) until the reachability
+    /// scan is done with it. (Before it is reached, edges into it are
+    /// already taken from the pointer there.) Signed: below zero once
+    /// every edge is counted means some trace reported an edge that does
+    /// not exist.
     #[inline(always)]
     pub(crate) fn refs(&self) -> isize {
         self.prev.get().addr() as isize

@@ -5,7 +5,8 @@
 //! - `Trace` is a safe trait, so nothing here relies on an implementation
 //!   being right, and no edge is ever counted while user code can run.
 //!   A collection traces a hand-written (inexact) value's `Trace::trace`
-//!   once, in `Mode::Discover`, before it counts anything: that trace only
+//!   once, in `Mode::Discover`, before the counts it uses (the fused
+//!   first pass's are thrown away): that trace only
 //!   names *places*, parts of the value of exact types, borrowed for the
 //!   `'a` of `Tracer<'a>` ([`Tracer::place`]). The counting and
 //!   reachability passes then trace each place through its type's
@@ -412,8 +413,9 @@ pub(crate) enum Mode {
 /// be borrowed for as long (see [`Tracer::place`]).
 pub struct Tracer<'a> {
     mode: Mode,
-    /// Set when an edge would drive a count below zero (an `unsafe impl
-    /// ExactTrace` reported an edge that does not exist).
+    /// Set when a count is found below zero (an `unsafe impl ExactTrace`
+    /// reported an edge that does not exist): by an edge that would drive
+    /// it there (`Mode::Subtract`), or in the reachability scan.
     pub(crate) overcount: bool,
     /// `Mode::Discover`: the box whose value is being traced.
     pub(crate) owner: *const Links,
