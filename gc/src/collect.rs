@@ -61,7 +61,8 @@
 //!   scan: meanwhile the lists are walked and edited through `next` only,
 //!   and [`Run::restore`] rebuilds the `prev`s of a collection that stops
 //!   early.
-//! - If a `Trace` impl panics, [`Run`]'s destructor puts every candidate back
+//! - If a hand-written `Trace` impl panics (an `ExactTrace` must not: see
+//!   its safety contract), [`Run`]'s destructor puts every candidate back
 //!   into a generation, unpinned, and the panic propagates; values are never
 //!   dropped on that path. Panics from finalizers, drops and callbacks are
 //!   caught, the collection completes, and the first one is re-raised.
@@ -725,8 +726,9 @@ struct Counted {
     finalizers: bool,
 }
 
-/// Step 2 again for the resurrection check: the objects are already pinned,
-/// so `gc_refs` is the strong count minus the pin.
+/// Step 2 unfused, for the recount after finalizers and on the path with
+/// hand-written traces: the objects are pinned (as unreachable, or by
+/// `pin_all`), so `gc_refs` is the strong count minus the pin.
 ///
 /// # Safety
 /// `head` must be a consistent ring of pinned live boxes.

@@ -424,8 +424,8 @@ extern "C" fn late_exit_collection(_: *mut std::ffi::c_void) {
 ///
 /// # Panics
 /// If a `Drop`, finalizer, `Trace` impl or callback panics; the collection
-/// still completes (or, for a panicking `Trace`, is abandoned with every
-/// object kept), and the collector stays usable.
+/// still completes (or, for a panicking hand-written `Trace`, is abandoned
+/// with every object kept), and the collector stays usable.
 pub fn collect() -> usize {
     collect_generation(2)
 }

@@ -59,7 +59,10 @@ use crate::trace::{AnyPass, CountPass, Pass, ReachPass, Trace, Tracer};
 /// - runs no code but the tracer ([`Tracer::field`], `Gc`'s own
 ///   `trace_exact`) and the `trace_exact` of values the value owns, and
 ///   creates, drops, moves, borrows mutably, mutates and allocates nothing
-///   (an allocation runs the global allocator, which can be user code);
+///   (an allocation runs the global allocator, which can be user code),
+///   and does not panic (a panic runs the panic hook and allocates its
+///   payload: user code, mid-pass, while the collector's counts sit in the
+///   boxes' list links);
 /// - reports the same handles every time it is called while no other code
 ///   runs, and the same as [`Trace::trace`].
 ///

@@ -533,7 +533,8 @@ impl<T: ?Sized + 'static> Gc<T> {
     }
 
     /// The number of `Gc` handles to this box (like `Rc::strong_count`).
-    /// During a collection the collector briefly holds one more.
+    /// User code that a collection runs (traces, finalizers, drops) sees
+    /// one more on the objects the collector still examines: its pin.
     #[inline]
     pub fn strong_count(this: &Gc<T>) -> usize {
         (this.header().strong.get() / ONE) as usize

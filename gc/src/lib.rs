@@ -48,8 +48,8 @@
 //! copy each candidate's strong count into `gc_refs`, subtract one for every
 //! edge reported by tracing the candidates, then everything still above zero
 //! is referenced from outside, and everything reachable from it survives.
-//! The first two of CPython's passes are fused into one (a collection is
-//! bound by memory bandwidth, so passes are what cost), which needs
+//! The first two of CPython's passes are fused into one (each pass reads
+//! and writes every candidate's box, and traces it), which needs
 //! candidates to be recognisable by their generation bits alone. The
 //! candidate list itself is the work list (reachable objects found later are
 //! appended to it), so traversal never recurses and allocates nothing: one
@@ -69,11 +69,11 @@
 //! it: all of them when a hand-written trace is to run, otherwise those
 //! found unreachable, until their values are dropped. So no user code it
 //! runs can free memory under it; it only ever drops *values* of boxes,
-//! never frees a box that a handle can reach. A handle to a dropped value reports `None` from
-//! [`Gc::try_deref`], panics on deref, and its `Weak`s never upgrade again.
-//! Panics in `Drop`, finalizers and callbacks are caught and re-raised after
-//! the collection completes; a panicking `Trace` abandons the collection
-//! with every object kept.
+//! never frees a box that a handle can reach. A handle to a dropped value
+//! reports `None` from [`Gc::try_deref`], panics on deref, and its `Weak`s
+//! never upgrade again. Panics in `Drop`, finalizers and callbacks are
+//! caught and re-raised after the collection completes; a panicking
+//! hand-written `Trace` abandons the collection with every object kept.
 //!
 //! **Wrong `Trace` impls.** [`Trace`] is a safe trait, and no impl,
 //! however wrong, can make the collector drop a value that is still
@@ -82,8 +82,10 @@
 //!   `unsafe` trait the derive writes): the collector traces their values
 //!   itself, through code that reports exactly the handles a value owns and
 //!   runs nothing else ([`ExactTrace::trace_exact`]).
-//! - A hand-written impl is run once per collection, *before* anything is
-//!   counted, and only names parts of its value ([`Tracer::place`]: a
+//! - A hand-written impl is run once per collection (once more among the
+//!   garbage if finalizers ran), *before* any count the collector uses is
+//!   taken (the fused first pass's counts are thrown away), and only names
+//!   parts of its value ([`Tracer::place`]: a
 //!   field, or a container holding handles), borrowed for the tracer's
 //!   `'a`, that is, reached from `&'a self` without a guard. The collector
 //!   then traces those parts itself, through their types' exact traces,

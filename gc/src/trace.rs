@@ -5,8 +5,9 @@
 //! - `Trace` is a safe trait, so nothing here relies on an implementation
 //!   being right, and no edge is ever counted while user code can run.
 //!   A collection traces a hand-written (inexact) value's `Trace::trace`
-//!   once, in `Mode::Discover`, before the counts it uses (the fused
-//!   first pass's are thrown away): that trace only
+//!   in `Mode::Discover` before the counts it uses (the fused first pass's
+//!   are thrown away), once, or once more among the garbage for the
+//!   recount after finalizers: that trace only
 //!   names *places*, parts of the value of exact types, borrowed for the
 //!   `'a` of `Tracer<'a>` ([`Tracer::place`]). The counting and
 //!   reachability passes then trace each place through its type's
@@ -92,8 +93,9 @@ use crate::referents::RawEdge;
 ///
 /// The trait is safe to implement, and no implementation, however wrong,
 /// can make the collector drop a value that is still referenced:
-/// - a collection runs a hand-written trace once, before it counts
-///   anything, and that trace only names parts of the value
+/// - a collection runs a hand-written trace once (once more among the
+///   garbage if finalizers ran), before any count it uses is taken, and
+///   that trace only names parts of the value
 ///   ([`Tracer::place`]); the collector then traces those parts itself,
 ///   through code that runs nothing else ([`ExactTrace`]). So a trace that
 ///   moves, clones or drops handles while it runs changes what is there to
