@@ -16,16 +16,18 @@
 //! CPython's 32-byte header with its type pointer; a handle stores only
 //! the value pointer (fat for unsized `T`) and finds the rest by
 //! subtraction. An untracked box is the size of an `RcBox`: its `layout`
-//! word is written once the value is gone (below).
+//! word sits where a tracked box has its vtable pointer, and its low bits
+//! read as the flags of a box in no list, so the collector reads the
+//! flags of either kind at the same place ([`flags_word`]).
 //!
 //! `Header::strong` holds the strong count in units of [`ONE`] and two flags
 //! in its low bits: [`TRACKED`] (the box has `Links`) and [`DROPPED`] (the
 //! value has been dropped, or is being dropped; during a collection with no
 //! finalizer still to run it is also set on boxes as they are found
 //! unreachable, and taken back from any found reachable after all, before
-//! anything but the collector's own code runs). Once an untracked box's
-//! value is gone (or before `new_cyclic` has written it), its `layout` word
-//! holds the allocation's layout, for the last `Weak` to free it.
+//! anything but the collector's own code runs). An untracked box's
+//! `layout` word holds the allocation's layout, for the last `Weak` to
+//! free it once the value is gone (or if `new_cyclic` never writes it).
 //! `Header::weak` counts the `Weak`s plus one for all the strong handles
 //! together, as in `Rc`.
 //!
@@ -93,8 +95,7 @@ pub(crate) const ONE: u32 = 4;
 const STRONG_LIMIT: u32 = u32::MAX - 4 * ONE;
 
 const HEADER_SIZE: usize = mem::size_of::<Header>();
-/// Distance from the start of an untracked box's retired-layout word to
-/// the value.
+/// Distance from the start of an untracked box's layout word to the value.
 const UNTRACKED_PREFIX: usize = mem::size_of::<usize>() + HEADER_SIZE;
 /// Distance from the start of `Links` to the value.
 pub(crate) const TRACKED_PREFIX: usize = mem::size_of::<Links>() + HEADER_SIZE;
@@ -206,14 +207,32 @@ pub(crate) fn header_of(value: *const u8) -> *const Header {
     value.wrapping_sub(HEADER_SIZE).cast()
 }
 
-/// The retired-layout word of the untracked box whose value starts at
-/// `value` (see [`retired_untracked`]).
+/// The layout word of the untracked box whose value starts at `value`
+/// (see [`untracked_word`]).
 #[inline]
 fn layout_word_of(value: *const u8) -> *mut usize {
     value
         .wrapping_sub(UNTRACKED_PREFIX)
         .cast::<usize>()
         .cast_mut()
+}
+
+/// The word 16 bytes before the value of the box whose header is `header`:
+/// for a tracked box, its vtable pointer with the flags in the low bits;
+/// for an untracked one, its layout word, whose low bits say `OUTSIDE` and
+/// no other flag ([`untracked_word`]). So the collector's per-edge tests
+/// (a candidate? reached?) read the flags of any box without first asking
+/// whether it is tracked.
+///
+/// # Safety
+/// `header` must be the header of a live box.
+#[inline(always)]
+pub(crate) unsafe fn flags_word(header: *const Header) -> usize {
+    // SAFETY: both kinds of box have a word there, inside the allocation
+    // (a tracked box's `Links::vtable`, an untracked box's layout word),
+    // written at allocation; reading a pointer's bytes as an integer only
+    // drops its provenance, and the word is used as flags alone.
+    unsafe { header.cast::<usize>().sub(1).read() }
 }
 
 /// The links of the box with `header`, if it is tracked (an untracked box
@@ -274,13 +293,16 @@ unsafe fn allocate<T: Trace + 'static>(strong: u32) -> NonNull<T> {
         let value = base.add(offset);
         let strong = if BoxOf::<T>::TRACKED {
             strong | TRACKED
-        } else if strong < ONE {
-            // Under construction (`new_cyclic`): nothing can read the count,
-            // and a panic must be able to free the box without the value.
-            layout_word_of(value).write(retired_untracked(layout));
-            DROPPED
         } else {
-            strong
+            layout_word_of(value).write(untracked_word(layout));
+            if strong < ONE {
+                // Under construction (`new_cyclic`): nothing can read the
+                // count, and a panic must be able to free the box without
+                // the value.
+                DROPPED
+            } else {
+                strong
+            }
         };
         header_of(value).cast_mut().write(Header {
             strong: Cell::new(strong),
@@ -316,21 +338,22 @@ unsafe fn dealloc_tracked(links: *const Links) {
     }
 }
 
-/// The word before the header of an untracked box whose value is gone (or
-/// not yet written; its strong word then says `DROPPED` with a zero
-/// count): the allocation's layout, for the last `Weak` to free the box
-/// without forming a reference to a value that is no longer valid. An
-/// untracked box has no vtable to ask instead.
-fn retired_untracked(layout: Layout) -> usize {
-    debug_assert!(layout.size() < 1 << (usize::BITS - 6));
-    (layout.align().trailing_zeros() as usize) | (layout.size() << 6)
+/// The word before the header of an untracked box, written at
+/// allocation: the allocation's layout, for the last `Weak` to free the
+/// box once the value is gone (without forming a reference to a value that
+/// is no longer valid: an untracked box has no vtable to ask instead), in
+/// the bits above the flags; in the flag bits, `OUTSIDE`, which is what
+/// [`flags_word`] tells the collector.
+const fn untracked_word(layout: Layout) -> usize {
+    debug_assert!(layout.size() < 1 << (usize::BITS - 16));
+    list::OUTSIDE | ((layout.align().trailing_zeros() as usize) << 8) | (layout.size() << 16)
 }
 
 /// Frees the allocation of the box holding `value` once its counts are zero.
 ///
 /// # Safety
 /// Both counts must be zero and nothing may use the box again; an untracked
-/// box's layout word must hold [`retired_untracked`].
+/// box's layout word must hold [`untracked_word`].
 unsafe fn dealloc_box<T: ?Sized>(value: NonNull<T>) {
     // SAFETY: the header is just before the value; for a tracked box the
     // vtable knows the layout, for an untracked one the layout word does,
@@ -343,7 +366,7 @@ unsafe fn dealloc_box<T: ?Sized>(value: NonNull<T>) {
         } else {
             debug_assert!(strong & DROPPED != 0);
             let word = *layout_word_of(value.as_ptr().cast());
-            let layout = Layout::from_size_align_unchecked(word >> 6, 1 << (word & 63));
+            let layout = Layout::from_size_align_unchecked(word >> 16, 1 << ((word >> 8) & 63));
             let offset = geometry(0, layout.align(), false).0;
             GlobalAlloc::dealloc(&PyMalloc, value.as_ptr().cast::<u8>().sub(offset), layout);
         }
@@ -686,16 +709,10 @@ impl<T: ?Sized> Drop for FreeAfterDrop<T> {
 /// # Safety
 /// The strong count must be zero and the value intact.
 unsafe fn release_untracked<T: ?Sized>(value: NonNull<T>) {
-    // SAFETY: strong is zero, so this is the only access to the value, which
-    // is still valid for measuring.
+    // SAFETY: strong is zero, so this is the only access to the value; the
+    // layout word was written at allocation.
     unsafe {
         let header = &*header_of(value.as_ptr().cast());
-        let (size, align) = (
-            mem::size_of_val(value.as_ref()),
-            mem::align_of_val(value.as_ref()),
-        );
-        layout_word_of(value.as_ptr().cast())
-            .write(retired_untracked(geometry(size, align, false).1));
         header.strong.set(DROPPED);
         let free = FreeAfterDrop(value);
         ptr::drop_in_place(value.as_ptr());
@@ -1192,6 +1209,27 @@ mod tests {
         assert!(!stderr.contains("cloned past the limit"), "{stderr}");
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(out.status.signal(), Some(6), "the child did not abort");
+    }
+
+    /// The collector reads the flags of either kind of box at the same
+    /// place; an untracked box's say it is in no list, whatever its layout.
+    #[test]
+    fn flags_word_of_both_kinds() {
+        let untracked = Gc::new([7u64; 5]);
+        // SAFETY: the handle keeps the box alive (and below).
+        let word = unsafe { flags_word(untracked.header_ptr()) };
+        assert_eq!(word & list::FLAGS, list::OUTSIDE);
+        let big = Gc::new([1u8; 100_000]);
+        // SAFETY: as above.
+        let word = unsafe { flags_word(big.header_ptr()) };
+        assert_eq!(word & list::FLAGS, list::OUTSIDE);
+        let tracked = Gc::new(std::cell::RefCell::new(None::<Gc<u8>>));
+        let links = tracked.links().unwrap();
+        // SAFETY: the handles keep both boxes alive.
+        unsafe {
+            assert_eq!(flags_word(tracked.header_ptr()), (*links).word());
+            assert_eq!((*links).word() & list::FLAGS, 0, "generation 0");
+        }
     }
 
     #[test]

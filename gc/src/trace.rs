@@ -55,7 +55,7 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use crate::exact::{Exact, ExactTrace};
-use crate::gc::{DROPPED, Gc, Header, TRACKED, Weak, links_of_header, tracked_links};
+use crate::gc::{DROPPED, Gc, Header, Weak, flags_word, links_of_header};
 use crate::list::{self, COLLECTING, FLAGS, GEN_MASK, Links, NEWBORN, UNREACHABLE};
 use crate::referents::RawEdge;
 
@@ -710,15 +710,14 @@ impl<'a> Tracer<'a> {
     #[inline(always)]
     fn count_target(header: *const Header, generation: usize) {
         // SAFETY: `header` is that of the reported handle's box, which the
-        // handle keeps alive, links included.
-        let Some(links) = (unsafe { tracked_links(header) }) else {
-            return;
-        };
-        // SAFETY: as above.
-        let l = unsafe { &*links };
-        // Not a candidate (older, frozen, born during this collection, or
-        // in no list): an outside reference.
-        if l.word() & (GEN_MASK | NEWBORN) <= generation {
+        // handle keeps alive.
+        let word = unsafe { flags_word(header) };
+        // Not a candidate (untracked, older, frozen, born during this
+        // collection, or in no list): an outside reference.
+        if word & (GEN_MASK | NEWBORN) <= generation {
+            // SAFETY: a candidate is tracked: it has links before its
+            // header, alive as long as the box.
+            let l = unsafe { &*links_of_header(header) };
             l.prev.set(l.prev.get().wrapping_byte_sub(1));
         }
     }
@@ -726,15 +725,15 @@ impl<'a> Tracer<'a> {
     /// [`Mode::Subtract`]: one reference fewer from outside for a
     /// candidate.
     fn subtract_target(&mut self, header: *const Header) {
-        // SAFETY: `header` is that of the reported handle's box.
-        let Some(links) = (unsafe { tracked_links(header) }) else {
-            return;
-        };
-        // SAFETY: the reported handle keeps the box alive.
-        let l = unsafe { &*links };
-        if l.word() & COLLECTING == 0 {
+        // SAFETY: `header` is that of the reported handle's box, which the
+        // handle keeps alive.
+        if unsafe { flags_word(header) } & COLLECTING == 0 {
             // Not a candidate (or no longer one): an outside reference.
-        } else if l.refs() <= 0 {
+            return;
+        }
+        // SAFETY: a candidate is tracked: it has links.
+        let l = unsafe { &*links_of_header(header) };
+        if l.refs() <= 0 {
             self.overcount = true;
         } else {
             l.set_refs(l.refs() - 1);
@@ -746,17 +745,15 @@ impl<'a> Tracer<'a> {
     #[inline(always)]
     fn reach_edge(&mut self, header: *const Header, reachable: *const Links) {
         // SAFETY: the handle that reported this edge keeps the box alive.
-        let strong = unsafe { (*header).strong.get() };
-        if strong & TRACKED == 0 {
+        let word = unsafe { flags_word(header) };
+        if word & COLLECTING == 0 {
+            // Not a candidate (untracked, or no longer one).
             return;
         }
         let links = links_of_header(header);
-        // SAFETY: a tracked box has links before its header.
+        // SAFETY: a candidate is tracked: it has links before its header.
         let l = unsafe { &*links };
-        let word = l.word();
-        if word & COLLECTING == 0 {
-            // Not a candidate (or no longer one).
-        } else if word & UNREACHABLE != 0 {
+        if word & UNREACHABLE != 0 {
             // Moved to the unreachable list earlier, but reachable after all:
             // back to the tail of the list being scanned. The unreachable
             // list is doubly linked, and the scanned list's sentinel knows
@@ -765,6 +762,8 @@ impl<'a> Tracer<'a> {
             unsafe { list::move_back(reachable, links) };
             // Taken for garbage, it may have been marked dropped (`collect.rs`,
             // `move_unreachable`); it is not.
+            // SAFETY: as above.
+            let strong = unsafe { (*header).strong.get() };
             if strong & DROPPED != 0 {
                 // SAFETY: as above.
                 unsafe { (*header).strong.set(strong & !DROPPED) };
