@@ -71,6 +71,18 @@ fn new_h() -> Gc<H> {
     h
 }
 
+/// One of the recorded `Weak`s, at random.
+fn random_weak() -> Option<Weak<H>> {
+    WEAKS.with(|w| {
+        let w = w.borrow();
+        if w.is_empty() {
+            None
+        } else {
+            Some(w[below(w.len() as u64) as usize].clone())
+        }
+    })
+}
+
 fn mischief(me: &H) {
     if !ACTIVE.with(Cell::get) {
         return;
@@ -83,14 +95,7 @@ fn mischief(me: &H) {
         }
         1 => {
             // Upgrade some weak (maybe a candidate) and stash it.
-            let w = WEAKS.with(|w| {
-                let w = w.borrow();
-                if w.is_empty() {
-                    None
-                } else {
-                    Some(w[below(w.len() as u64) as usize].clone())
-                }
-            });
+            let w = random_weak();
             if let Some(g) = w.and_then(|w| w.upgrade()) {
                 assert!(
                     cyclegc::is_tracked(&g)
@@ -136,14 +141,7 @@ fn mischief(me: &H) {
         }
         8 => {
             // Move an edge to another object.
-            let w = WEAKS.with(|w| {
-                let w = w.borrow();
-                if w.is_empty() {
-                    None
-                } else {
-                    Some(w[below(w.len() as u64) as usize].clone())
-                }
-            });
+            let w = random_weak();
             if let Some(g) = w.and_then(|w| w.upgrade())
                 && Gc::try_deref(&g).is_some()
             {
