@@ -89,10 +89,11 @@ pub(crate) const TRACKED: u32 = 1;
 pub(crate) const DROPPED: u32 = 2;
 /// One strong reference, in `Header::strong` units.
 pub(crate) const ONE: u32 = 4;
-/// The largest strong word a new handle may be added to. What is left
-/// above it is headroom for the counts that code here holds for a while
-/// (the collector's pin, the temporary handle a finalizer runs with).
-const STRONG_LIMIT: u32 = u32::MAX - 4 * ONE;
+/// The largest strong word (with no flag set) a new handle may be added
+/// to. What is left above it is headroom for the counts that code here
+/// holds for a while (the collector's pin, the temporary handle a
+/// finalizer runs with).
+const STRONG_LIMIT: u32 = !(ONE - 1) - 4 * ONE;
 
 const HEADER_SIZE: usize = mem::size_of::<Header>();
 /// Distance from the start of an untracked box's layout word to the value.
@@ -1177,7 +1178,8 @@ mod tests {
             return;
         }
         let g = Gc::new(1u8);
-        g.header().strong.set(STRONG_LIMIT);
+        let flags = g.header().strong.get() & (ONE - 1);
+        g.header().strong.set(STRONG_LIMIT | flags);
         // The last handle the limit allows.
         mem::forget(g.clone());
         assert_eq!(Gc::strong_count(&g), (STRONG_LIMIT / ONE + 1) as usize);
@@ -1190,7 +1192,11 @@ mod tests {
     fn the_strong_count_stops_below_the_pins_headroom() {
         // The pin and a finalizer's temporary handle fit above the most
         // handles there can be.
-        assert!((STRONG_LIMIT + ONE).checked_add(2 * ONE).is_some());
+        assert!(
+            ((STRONG_LIMIT | (ONE - 1)) + ONE)
+                .checked_add(2 * ONE)
+                .is_some()
+        );
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--ignored",
