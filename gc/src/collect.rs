@@ -293,20 +293,20 @@ impl Run<'_> {
                 st.update_stats(self.generation, |stats| stats.inexact += 1);
                 counted = self.discover(young, true);
                 reset_refs(young);
-                counted.consistent = subtract_refs(young, &self.found.places);
+                if !subtract_refs(young, &self.found.places) {
+                    return Outcome {
+                        candidates: counted.candidates,
+                        ..self.abandon(0)
+                    };
+                }
             }
+            // (On the fused path, `move_unreachable` looks for a count below
+            // zero.)
             let Counted {
                 candidates,
-                consistent,
                 finalizers,
                 ..
             } = counted;
-            if !consistent {
-                return Outcome {
-                    candidates,
-                    ..self.abandon(0)
-                };
-            }
             // No code but the collector's runs before the drops unless
             // finalizers are to run first, so the garbage can be marked as
             // it is found (a box found reachable after all is unmarked).
@@ -416,7 +416,6 @@ impl Run<'_> {
         }
         Counted {
             candidates,
-            consistent: true,
             inexact: true,
             finalizers: flags & FINALIZER != 0,
         }
@@ -684,8 +683,6 @@ unsafe fn count_refs(head: *const Links, generation: usize) -> Counted {
     }
     Counted {
         candidates,
-        // Looked for by `move_unreachable`.
-        consistent: true,
         inexact: flags & INEXACT != 0,
         finalizers: flags & FINALIZER != 0,
     }
@@ -714,10 +711,6 @@ unsafe fn pin_all(head: *const Links) {
 struct Counted {
     /// The number of candidates.
     candidates: usize,
-    /// Whether every count stayed at or above zero: always true from
-    /// `count_refs` (`move_unreachable` looks), checked by `subtract_refs`
-    /// on the unfused path.
-    consistent: bool,
     /// Whether some candidate's `Trace` is not exact: the first pass did
     /// not trace it (its vtable's `count` does nothing), so its counts are
     /// thrown away, and `Run::discover` has to run.

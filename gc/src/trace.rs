@@ -388,10 +388,9 @@ pub(crate) enum Mode {
     /// names that lies in owned memory, for `Tracer::owner`. Edges are not
     /// counted.
     Discover(*mut Discovery),
-    /// The fused first pass of a collection of generations `0..=g`: a
-    /// candidate already reached (`COLLECTING`) has one reference fewer from
-    /// outside; one not reached yet counts one more internal reference,
-    /// which it subtracts from its strong count when it is reached.
+    /// The fused first pass of a collection of generations `0..=g`: every
+    /// edge to a candidate, reached or not, takes one from its `prev`
+    /// (`gc_refs` once reached; see [`Tracer::count_target`]).
     Count(usize),
     /// Trial deletion among `COLLECTING` boxes: one reference fewer from
     /// outside.
@@ -1207,6 +1206,25 @@ tuple!(A B C D E F G H I J K L);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Which std types can hold a `Gc` (and so make a `Gc` of them
+    /// tracked): checked at compile time.
+    #[test]
+    fn may_contain_gc_is_computed() {
+        const { assert!(!<u64 as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<String as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<Vec<(u8, String)> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<HashMap<String, Vec<u32>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<Weak<u32> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<RefCell<Option<Weak<u32>>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Gc<u32> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Option<Gc<u32>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<(u8, Vec<Gc<u8>>) as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<BTreeMap<u8, Gc<u8>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Cell<Option<Gc<u8>>> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(<Box<dyn DynTrace> as Trace>::MAY_CONTAIN_GC) };
+        const { assert!(!<[u8; 4] as Trace>::MAY_CONTAIN_GC) };
+    }
 
     thread_local!(static TRACED_AT: Cell<usize> = const { Cell::new(0) });
 

@@ -81,8 +81,9 @@ fn clear_victim() {
     });
 }
 
-/// The callback empties the cell at the first allocation: `referents`
-/// sees the cell as it was before, or after, never half-way.
+/// The callback empties the cell at the first allocation, which comes
+/// before any trace looks into the cell: `referents` sees it empty, never
+/// half-way.
 #[test]
 fn referents_allocate_only_while_no_refcell_is_looked_into() {
     const { assert!(<Node as Trace>::EXACT.is_exact()) };
@@ -92,8 +93,10 @@ fn referents_allocate_only_while_no_refcell_is_looked_into() {
     VICTIM.with(|v| *v.borrow_mut() = Some(node.clone()));
     let refs = with_hook(clear_victim, || cyclegc::referents(&node));
     assert!(MUTATED.with(Cell::get), "the callback ran");
-    assert!(refs.len() == 64 || refs.is_empty(), "{} edges", refs.len());
-    assert!(node.children.borrow().is_empty());
+    // The first allocation is the discovery's record of the node's place,
+    // before any trace looks into the cell: the edges are counted after
+    // the callback emptied it.
+    assert!(refs.is_empty(), "{} edges", refs.len());
     VICTIM.with(|v| v.borrow_mut().take());
 }
 
@@ -125,8 +128,8 @@ fn referents_allocate_only_while_no_cell_is_looked_into() {
     CELL_VICTIM.with(|v| *v.borrow_mut() = Some(node.clone()));
     let refs = with_hook(take_cell, || cyclegc::referents(&node));
     assert!(MUTATED.with(Cell::get), "the callback ran");
-    assert!(refs.len() == 64 || refs.is_empty(), "{} edges", refs.len());
-    assert!(node.children.take().is_empty());
+    // As above: emptied before any trace.
+    assert!(refs.is_empty(), "{} edges", refs.len());
     CELL_VICTIM.with(|v| v.borrow_mut().take());
 }
 

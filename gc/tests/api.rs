@@ -246,8 +246,8 @@ unsafe impl cyclegc::ExactTrace for VouchedNode {
 fn a_vouched_hand_written_impl_is_collected_without_the_check() {
     const { assert!(VouchedNode::EXACT.is_exact()) };
     cyclegc::collect();
-    let checked = || cyclegc::stats()[2].inexact;
-    let before = checked();
+    let inexact = || cyclegc::stats()[2].inexact;
+    let before = inexact();
     let a = Gc::new(VouchedNode {
         next: RefCell::new(None),
     });
@@ -271,7 +271,7 @@ fn a_vouched_hand_written_impl_is_collected_without_the_check() {
     assert_eq!(cyclegc::collect(), 2);
     assert_eq!(traces(), 1, "the collector ran Trace::trace");
     assert!(weak.upgrade().is_none());
-    assert_eq!(checked(), before, "exact: one pass");
+    assert_eq!(inexact(), before, "exact: one pass");
 }
 
 #[test]
@@ -279,8 +279,8 @@ fn only_collections_with_inexact_objects_run_traces_first() {
     const { assert!(Node::EXACT.is_exact()) };
     const { assert!(!HandNode::EXACT.is_exact()) };
     cyclegc::collect();
-    let checked = || cyclegc::stats()[2].inexact;
-    let before = checked();
+    let inexact = || cyclegc::stats()[2].inexact;
+    let before = inexact();
 
     let a = Gc::new(Node {
         label: "a".into(),
@@ -289,7 +289,7 @@ fn only_collections_with_inexact_objects_run_traces_first() {
     *a.next.borrow_mut() = Some(a.clone());
     drop(a);
     assert_eq!(cyclegc::collect(), 1);
-    assert_eq!(checked(), before, "derived types: one pass");
+    assert_eq!(inexact(), before, "derived types: one pass");
 
     let h = Gc::new(HandNode {
         next: RefCell::new(None),
@@ -297,7 +297,7 @@ fn only_collections_with_inexact_objects_run_traces_first() {
     *h.next.borrow_mut() = Some(h.clone());
     drop(h);
     assert_eq!(cyclegc::collect(), 1);
-    assert_eq!(checked(), before + 1, "a hand-written impl: traced first");
+    assert_eq!(inexact(), before + 1, "a hand-written impl: traced first");
 
     // One inexact object among the candidates is enough, even if the
     // garbage itself is all exact.
@@ -311,6 +311,6 @@ fn only_collections_with_inexact_objects_run_traces_first() {
     *b.next.borrow_mut() = Some(b.clone());
     drop(b);
     assert_eq!(cyclegc::collect(), 1);
-    assert_eq!(checked(), before + 2);
+    assert_eq!(inexact(), before + 2);
     drop(keep);
 }

@@ -67,10 +67,11 @@ fn liar(lies: bool, finalize_lies: bool) -> Gc<Liar> {
 }
 
 /// Walks every generation list through its `next` pointers (a corrupt
-/// list shows as a crash or a hang here, or under AddressSanitizer).
-fn lists_ok() {
-    let (a, b, c) = cyclegc::object_counts();
-    let _ = (a, b, c, cyclegc::freeze_count());
+/// list shows as a crash, a hang or a wrong count here, or under
+/// AddressSanitizer), and checks where the objects are.
+fn lists_hold(generations: (usize, usize, usize)) {
+    assert_eq!(cyclegc::object_counts(), generations);
+    assert_eq!(cyclegc::freeze_count(), 0);
 }
 
 /// Overcount in a young collection, with older objects around: abandoned,
@@ -97,7 +98,9 @@ fn overcount_in_a_young_collection() {
     assert_eq!(cyclegc::collect_generation(0), 0);
     LIE.with(|x| x.set(false));
     assert_eq!(DROPS.with(Cell::get), 0);
-    lists_ok();
+    // An abandoned young collection keeps its 3 candidates, one
+    // generation up.
+    lists_hold((0, 3, 5));
     for o in &old {
         assert!(cyclegc::is_tracked(o));
         assert!(Gc::try_deref(o).is_some());
@@ -128,7 +131,8 @@ fn overcount_in_the_resurrection_count() {
     assert_eq!(DROPS.with(Cell::get), 0);
     LIE.with(|x| x.set(false));
     LIE_IN_FINALIZER.with(|x| x.set(false));
-    lists_ok();
+    // Abandoned: the two kept in generation 2.
+    lists_hold((0, 0, 2));
     let g = w.upgrade().expect("kept");
     assert!(cyclegc::is_tracked(&g));
     assert!(cyclegc::is_finalized(&g));
@@ -155,14 +159,16 @@ fn objects_made_by_a_start_callback() {
     let x = liar(false, false);
     x.edges.borrow_mut().push(x.clone());
     drop(x);
-    cyclegc::collect_generation(0);
+    assert_eq!(cyclegc::collect_generation(0), 1, "x alone");
+    assert_eq!(DROPS.with(Cell::get), 1, "x only");
     cyclegc::remove_callback(id);
     let saved = SAVED.with(|s| std::mem::take(&mut *s.borrow_mut()));
     for s in &saved {
         assert!(Gc::try_deref(s).is_some());
         assert!(Gc::try_deref(&s.edges.borrow()[0]).is_some());
     }
-    lists_ok();
+    // The callback's two, candidates of the collection, survived it.
+    lists_hold((0, 2, 0));
     drop(saved);
     cyclegc::collect();
     cyclegc::collect();

@@ -63,6 +63,15 @@ struct Two {
 
 thread_local! {
     static SLOT: RefCell<Option<Gc<Two>>> = const { RefCell::new(None) };
+    /// Whether a `Two` found one of its cells borrowed when it was dropped.
+    static DROPPED_BORROWED: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+impl Drop for Two {
+    fn drop(&mut self) {
+        let borrowed = self.a.try_borrow_mut().is_err() || self.b.try_borrow_mut().is_err();
+        DROPPED_BORROWED.with(|d| d.set(Some(borrowed)));
+    }
 }
 
 /// Drops the last handle of the object in `SLOT`, if any.
@@ -80,9 +89,15 @@ fn a_survivor_freed_by_the_allocator_mid_collection() {
     });
     let weak = Gc::downgrade(&two);
     SLOT.with(|s| *s.borrow_mut() = Some(two));
+    DROPPED_BORROWED.with(|d| d.set(None));
     with_hook(drop_slot, cyclegc::collect);
     assert!(SLOT.with(|s| s.borrow().is_none()), "the callback ran");
     assert!(weak.upgrade().is_none());
+    assert_eq!(
+        DROPPED_BORROWED.with(Cell::get),
+        Some(false),
+        "dropped while the collector held a borrow of its cells"
+    );
 }
 
 type Inner = RefCell<Vec<Box<dyn DynTrace>>>;
@@ -163,10 +178,12 @@ impl Finalize for Finalized {
 thread_local! {
     static WEAK: RefCell<Option<Weak<Looped>>> = const { RefCell::new(None) };
     static STASH: RefCell<Option<Gc<Looped>>> = const { RefCell::new(None) };
+    static CALLS: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Upgrades the `Weak` to the garbage into `STASH`, once.
 fn resurrect() {
+    CALLS.with(|c| c.set(c.get() + 1));
     if STASH.with(|s| s.borrow().is_some()) {
         return;
     }
@@ -188,13 +205,18 @@ fn no_allocator_callback_between_counting_and_the_drops() {
     x.me.borrow_mut().push(Box::new(x.clone()));
     WEAK.with(|w| *w.borrow_mut() = Some(Gc::downgrade(&x)));
     drop(x);
+    CALLS.with(|c| c.set(0));
     let collected = with_hook(resurrect, cyclegc::collect);
+    assert!(CALLS.with(Cell::get) > 0, "the callback never ran");
     let stash = STASH.with(|s| s.borrow_mut().take());
     match &stash {
-        Some(x) => assert!(
-            Gc::try_deref(x).is_some(),
-            "the value of an object with a live handle was dropped"
-        ),
+        Some(x) => {
+            assert!(
+                Gc::try_deref(x).is_some(),
+                "the value of an object with a live handle was dropped"
+            );
+            assert_eq!(collected, 0, "made reachable before the counting");
+        }
         None => assert_eq!(collected, 1),
     }
     if let Some(x) = stash {

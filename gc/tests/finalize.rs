@@ -268,9 +268,13 @@ fn garbage_is_marked_dropped_before_any_drop_beside_a_live_finalizable() {
     });
     *a.other.borrow_mut() = Some(b.clone());
     drop((a, b));
-    let checked = cyclegc::stats()[2].inexact;
+    let inexact_before = cyclegc::stats()[2].inexact;
     assert_eq!(cyclegc::collect(), 2);
-    assert_eq!(cyclegc::stats()[2].inexact, checked, "exact: one pass");
+    assert_eq!(
+        cyclegc::stats()[2].inexact,
+        inexact_before,
+        "exact: one pass"
+    );
     assert_eq!(
         SAW_INTACT.with(Cell::get),
         0,

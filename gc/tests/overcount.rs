@@ -119,3 +119,32 @@ fn a_count_below_zero_found_by_an_edge() {
     assert_eq!(Gc::strong_count(shared), 2);
     assert_eq!(Gc::try_deref(&liar).map(|n| n.id), Some(3));
 }
+
+/// An abandoned collection keeps everything, and what it kept counts as
+/// long-lived for CPython's 25% rule (an abandoned collection once reset
+/// that count to zero, letting every later full collection through).
+#[test]
+fn an_abandoned_collection_keeps_the_long_lived_count() {
+    cyclegc::collect();
+    DROPPED.with(|d| d.borrow_mut().clear());
+    let keep: Vec<Gc<Node>> = (0..1000).map(|i| node(100 + i, false)).collect();
+    let liar = node(1, true);
+    liar.edges.borrow_mut().push(node(2, false));
+    liar.edges.borrow_mut().push(liar.clone());
+    drop(liar);
+    let errors = cyclegc::stats()[2].trace_errors;
+    LIE.with(|l| l.set(true));
+    assert_eq!(cyclegc::collect(), 0);
+    LIE.with(|l| l.set(false));
+    assert_eq!(cyclegc::stats()[2].trace_errors, errors + 1);
+    // 30 survivors made with tiny thresholds: far below 25% of the 1000
+    // long-lived objects, so no full collection may run.
+    let full_before = cyclegc::stats()[2].collections;
+    cyclegc::set_threshold(2, 1, 0);
+    let more: Vec<Gc<Node>> = (0..30).map(|i| node(2000 + i, false)).collect();
+    cyclegc::set_threshold(2000, 10, 10);
+    assert_eq!(cyclegc::stats()[2].collections, full_before);
+    assert_eq!(dropped(), [], "a value dropped by an abandoned collection");
+    drop((keep, more));
+    assert_eq!(cyclegc::collect(), 2, "the liar's cycle, told no lie");
+}

@@ -138,6 +138,10 @@ pub fn full_collection<H: GcHeap>(n: u64) -> Vec<Metric> {
     if repeat > 0 {
         let mut again: Vec<f64> = (0..repeat)
             .map(|_| {
+                // Each collection starts from a candidate again, as the
+                // first did (the peers that trace from candidates forget
+                // them once collected).
+                H::make_candidate(&head);
                 let start = Instant::now();
                 H::collect();
                 let t = per_object(start.elapsed());
